@@ -1,0 +1,327 @@
+//! The detector: Aho-Corasick prefilter -> regex confirmation in bounded windows -> format
+//! checks -> pairing of key IDs with nearby secrets and session tokens.
+//!
+//! A buffer is scanned in one or more *core ranges* ([`Detector::scan_range`]): only
+//! candidates whose match starts inside the core are kept, while windows may reach into the
+//! bytes around it, so a large file can be scanned piece by piece and every credential is
+//! found exactly once. [`Detector::finish`] then runs the key-ID-relative rules and pairs the
+//! parts into [`Match`]es.
+
+mod checks;
+mod pair;
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::rules::{Near, Rule};
+
+pub use pair::PAIR_DISTANCE;
+
+/// Errors building a detector.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("cannot build the keyword prefilter: {0}")]
+    Prefilter(#[from] aho_corasick::BuildError),
+}
+
+/// The part of a credential an atom holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    KeyId,
+    Secret,
+    Token,
+    User,
+}
+
+/// One confirmed credential part, before pairing.
+#[derive(Debug, Clone)]
+pub struct Atom {
+    pub part: Part,
+    /// Index of the rule that captured it.
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+    /// The value, with JSON `\/` escapes removed.
+    pub value: String,
+    pub specificity: u8,
+    /// Found only next to a key ID: never reported alone.
+    pub needs_key: bool,
+}
+
+/// A captured part of a match with where it stands in the blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub value: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A credential found in a blob: a key ID, a secret and a session token as far as present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule that names the match (the most specific of its parts).
+    pub rule: usize,
+    pub key_id: Option<Span>,
+    pub secret: Option<Span>,
+    pub token: Option<Span>,
+    pub user: Option<String>,
+    /// Where the match is reported: the key ID, else the secret, else the token.
+    pub offset: usize,
+}
+
+/// Per-thread scratch space, reused across blobs so scanning allocates little.
+#[derive(Debug, Default)]
+pub struct ScanState {
+    windows: Vec<Vec<Range<usize>>>,
+    atoms: Vec<Atom>,
+}
+
+impl ScanState {
+    /// Forgets the atoms of the previous blob.
+    pub fn clear(&mut self) {
+        self.atoms.clear();
+    }
+}
+
+/// Compiled rules plus the keyword automaton over all of them.
+#[derive(Debug)]
+pub struct Detector {
+    rules: Vec<Rule>,
+    prefilter: AhoCorasick,
+    /// For each prefilter pattern, the rules that listed that keyword.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Rules that run around confirmed key IDs.
+    near_key_rules: Vec<usize>,
+    /// Bytes on each side of a core range that keyword hits are looked for in.
+    overlap: usize,
+}
+
+impl Detector {
+    pub fn new(rules: Vec<Rule>) -> Result<Detector, DetectError> {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut near_key_rules = Vec::new();
+        let mut overlap = 0;
+        for (index, rule) in rules.iter().enumerate() {
+            if rule.syntax.near == Some(Near::KeyId) {
+                near_key_rules.push(index);
+            }
+            for keyword in &rule.syntax.keywords {
+                let lower = keyword.to_ascii_lowercase();
+                let slot = match keywords.iter().position(|k| *k == lower) {
+                    Some(slot) => slot,
+                    None => {
+                        keywords.push(lower);
+                        keyword_rules.push(Vec::new());
+                        keywords.len() - 1
+                    }
+                };
+                keyword_rules[slot].push(index);
+                overlap = overlap.max(rule.window_before.max(rule.window_after) + keyword.len());
+            }
+        }
+        let prefilter = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)?;
+        Ok(Detector {
+            rules,
+            prefilter,
+            keyword_rules,
+            near_key_rules,
+            overlap,
+        })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// How many bytes past a core range the detector may look at (for chunked scanning).
+    pub fn overlap(&self) -> usize {
+        self.overlap
+    }
+
+    /// Scans `data[core]` (looking up to [`Self::overlap`] bytes beyond it for context) and
+    /// adds the confirmed parts to `state`.
+    pub fn scan_range(&self, data: &[u8], core: Range<usize>, state: &mut ScanState) {
+        let lo = core.start.saturating_sub(self.overlap);
+        let hi = core.end.saturating_add(self.overlap).min(data.len());
+        if lo >= hi {
+            return;
+        }
+        state.windows.resize_with(self.rules.len(), Vec::new);
+        for windows in &mut state.windows {
+            windows.clear();
+        }
+        for hit in self.prefilter.find_overlapping_iter(&data[lo..hi]) {
+            let (start, end) = (lo + hit.start(), lo + hit.end());
+            for &index in &self.keyword_rules[hit.pattern().as_usize()] {
+                let rule = &self.rules[index];
+                let window = start.saturating_sub(rule.window_before)
+                    ..end.saturating_add(rule.window_after).min(data.len());
+                push_window(&mut state.windows[index], window);
+            }
+        }
+        for (index, windows) in state.windows.iter().enumerate() {
+            for window in windows {
+                self.confirm(index, data, window.clone(), Some(&core), &mut state.atoms);
+            }
+        }
+    }
+
+    /// Runs the key-ID-relative rules, then pairs the parts found in the whole blob.
+    /// `data` is the same blob the core ranges were taken from.
+    pub fn finish(&self, data: &[u8], state: &mut ScanState) -> Vec<Match> {
+        self.scan_near_key_ids(data, state);
+        dedup_atoms(&mut state.atoms);
+        pair::pair(&state.atoms)
+    }
+
+    /// Runs the rules that look around each confirmed key ID.
+    fn scan_near_key_ids(&self, data: &[u8], state: &mut ScanState) {
+        if !self.near_key_rules.is_empty() {
+            let mut windows = Vec::new();
+            for &index in &self.near_key_rules {
+                let rule = &self.rules[index];
+                windows.clear();
+                for atom in state.atoms.iter().filter(|a| a.part == Part::KeyId) {
+                    let window = atom.start.saturating_sub(rule.window_before)
+                        ..atom.end.saturating_add(rule.window_after).min(data.len());
+                    push_window(&mut windows, window);
+                }
+                for window in &windows {
+                    self.confirm(index, data, window.clone(), None, &mut state.atoms);
+                }
+            }
+        }
+    }
+
+    /// Convenience for a blob held whole in memory: scan it as one core range and pair.
+    pub fn scan(&self, data: &[u8], state: &mut ScanState) -> Vec<Match> {
+        state.clear();
+        self.scan_range(data, 0..data.len(), state);
+        self.finish(data, state)
+    }
+
+    /// Runs every example and counter-example of the rules named in `ids` through the whole
+    /// detector; returns one line per failure. An example passes when the rule confirms a
+    /// part in it; a counter-example when the rule confirms nothing.
+    pub fn check_examples(&self, ids: &[String]) -> Vec<String> {
+        let mut failures = Vec::new();
+        let mut state = ScanState::default();
+        for (index, rule) in self.rules.iter().enumerate() {
+            if !ids.iter().any(|id| id == rule.id()) {
+                continue;
+            }
+            let cases = rule
+                .syntax
+                .examples
+                .iter()
+                .map(|e| (e, true))
+                .chain(rule.syntax.counter_examples.iter().map(|e| (e, false)));
+            for (text, should_match) in cases {
+                state.clear();
+                let data = text.as_bytes();
+                self.scan_range(data, 0..data.len(), &mut state);
+                self.scan_near_key_ids(data, &mut state);
+                let matched = state.atoms.iter().any(|a| a.rule == index);
+                if matched != should_match {
+                    let what = if should_match {
+                        "example not matched"
+                    } else {
+                        "counter-example matched"
+                    };
+                    failures.push(format!("{} ({}): {what}: {text:?}", rule.id(), rule.source));
+                }
+            }
+        }
+        failures
+    }
+
+    /// Runs rule `index`'s pattern over `data[window]` and keeps what passes the checks.
+    fn confirm(
+        &self,
+        index: usize,
+        data: &[u8],
+        window: Range<usize>,
+        core: Option<&Range<usize>>,
+        atoms: &mut Vec<Atom>,
+    ) {
+        let rule = &self.rules[index];
+        let base = window.start;
+        for caps in rule.regex.captures_iter(&data[window]) {
+            let Some(whole) = caps.get(0) else { continue };
+            if core.is_some_and(|c| !c.contains(&(base + whole.start()))) {
+                continue;
+            }
+            let mut found: [Option<Atom>; 4] = Default::default();
+            let mut ok = true;
+            for (slot, (part, group)) in [Part::KeyId, Part::Secret, Part::Token, Part::User]
+                .into_iter()
+                .zip(rule.captures)
+                .enumerate()
+            {
+                let Some(m) = group.and_then(|g| caps.get(g)) else {
+                    continue;
+                };
+                let (start, end) = (base + m.start(), base + m.end());
+                let value = match part {
+                    Part::KeyId => checks::key_id(data, start, end)
+                        .then(|| String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                    Part::Secret => checks::secret(data, start, end, rule.entropy_min),
+                    Part::Token => checks::session_token(data, start, end, rule.entropy_min),
+                    Part::User => Some(String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                };
+                let Some(value) = value else {
+                    ok = false;
+                    break;
+                };
+                found[slot] = Some(Atom {
+                    part,
+                    rule: index,
+                    start,
+                    end,
+                    value,
+                    specificity: rule.specificity,
+                    needs_key: rule.syntax.near.is_some(),
+                });
+            }
+            if ok {
+                atoms.extend(found.into_iter().flatten());
+            }
+        }
+    }
+}
+
+/// Merged windows stop growing past this size, so a run of dense candidates never turns
+/// into one regex pass over a whole buffer.
+const MAX_MERGED_WINDOW: usize = 64 * 1024;
+
+/// Appends `window`, merging it into the last one when they overlap (hits arrive in order).
+fn push_window(windows: &mut Vec<Range<usize>>, window: Range<usize>) {
+    if let Some(last) = windows.last_mut() {
+        let overlaps = window.start <= last.end && window.end >= last.start;
+        if overlaps && last.end - last.start < MAX_MERGED_WINDOW {
+            last.start = last.start.min(window.start);
+            last.end = last.end.max(window.end);
+            return;
+        }
+    }
+    windows.push(window);
+}
+
+/// Sorts atoms and keeps one per (part, span): the one from the most specific rule.
+fn dedup_atoms(atoms: &mut Vec<Atom>) {
+    atoms.sort_by(|a, b| {
+        (a.start, a.end, a.part)
+            .cmp(&(b.start, b.end, b.part))
+            .then(b.specificity.cmp(&a.specificity))
+            .then(a.needs_key.cmp(&b.needs_key))
+            .then(a.rule.cmp(&b.rule))
+    });
+    atoms.dedup_by(|later, kept| {
+        later.part == kept.part && later.start == kept.start && later.end == kept.end
+    });
+}

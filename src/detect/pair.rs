@@ -1,0 +1,149 @@
+//! Pairing: key IDs, secrets and session tokens found close together in one blob become one
+//! match, closest first, each part used once.
+
+use super::{Atom, Match, Part, Span};
+
+/// How far apart (bytes between the nearest edges) a key ID and its secret or token may be.
+pub const PAIR_DISTANCE: usize = 1024;
+
+fn distance(a: &Atom, b: &Atom) -> usize {
+    if a.end <= b.start {
+        b.start - a.end
+    } else {
+        a.start.saturating_sub(b.end)
+    }
+}
+
+/// Candidate partners of `anchor` among `others` (indices into `atoms`, sorted by start),
+/// as `(distance, partner before anchor, anchor, partner)` for a stable closest-first order.
+fn candidates(
+    atoms: &[Atom],
+    anchors: &[usize],
+    others: &[usize],
+    out: &mut Vec<(usize, bool, usize, usize)>,
+) {
+    for &a in anchors {
+        let anchor = &atoms[a];
+        // Partners start at most PAIR_DISTANCE + their own length before the anchor; tokens
+        // may be a few KB long, so look back by start with a generous bound, then filter.
+        let from = anchor.start.saturating_sub(PAIR_DISTANCE + 8192);
+        let first = others.partition_point(|&o| atoms[o].start < from);
+        for &o in &others[first..] {
+            let other = &atoms[o];
+            if other.start > anchor.end + PAIR_DISTANCE {
+                break;
+            }
+            let d = distance(anchor, other);
+            if d <= PAIR_DISTANCE {
+                out.push((d, other.start < anchor.start, a, o));
+            }
+        }
+    }
+}
+
+/// Assigns partners greedily, closest pair first; returns partner index per anchor.
+fn assign(
+    atoms: &[Atom],
+    anchors: &[usize],
+    others: &[usize],
+    taken: &mut [bool],
+) -> Vec<Option<usize>> {
+    let mut cands = Vec::new();
+    candidates(atoms, anchors, others, &mut cands);
+    cands.sort_unstable();
+    let mut partner = vec![None; atoms.len()];
+    for (_, _, a, o) in cands {
+        if partner[a].is_none() && !taken[o] {
+            partner[a] = Some(o);
+            taken[o] = true;
+        }
+    }
+    partner
+}
+
+fn span(atom: &Atom) -> Span {
+    Span {
+        value: atom.value.clone(),
+        start: atom.start,
+        end: atom.end,
+    }
+}
+
+/// Builds matches from deduplicated atoms sorted by start.
+pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
+    let of = |part: Part| -> Vec<usize> {
+        (0..atoms.len())
+            .filter(|&i| atoms[i].part == part)
+            .collect()
+    };
+    let (keys, secrets, tokens, users) = (
+        of(Part::KeyId),
+        of(Part::Secret),
+        of(Part::Token),
+        of(Part::User),
+    );
+    let mut taken = vec![false; atoms.len()];
+    let secret_of = assign(atoms, &keys, &secrets, &mut taken);
+    // Session tokens go with temporary (ASIA) key IDs.
+    let temporary: Vec<usize> = keys
+        .iter()
+        .copied()
+        .filter(|&k| atoms[k].value.starts_with("ASIA"))
+        .collect();
+    let token_of = assign(atoms, &temporary, &tokens, &mut taken);
+
+    let mut matches = Vec::new();
+    for &k in &keys {
+        let parts: Vec<&Atom> = [Some(k), secret_of[k], token_of[k]]
+            .into_iter()
+            .flatten()
+            .map(|i| &atoms[i])
+            .collect();
+        let user = users
+            .iter()
+            .map(|&u| &atoms[u])
+            .filter(|u| distance(u, &atoms[k]) <= PAIR_DISTANCE)
+            .min_by_key(|u| distance(u, &atoms[k]))
+            .map(|u| u.value.clone());
+        matches.push(Match {
+            rule: naming_rule(&parts),
+            key_id: Some(span(&atoms[k])),
+            secret: secret_of[k].map(|s| span(&atoms[s])),
+            token: token_of[k].map(|t| span(&atoms[t])),
+            user,
+            offset: atoms[k].start,
+        });
+    }
+    for &i in secrets.iter().chain(&tokens) {
+        let atom = &atoms[i];
+        if taken[i] || atom.needs_key {
+            continue;
+        }
+        let (secret, token) = match atom.part {
+            Part::Secret => (Some(span(atom)), None),
+            _ => (None, Some(span(atom))),
+        };
+        matches.push(Match {
+            rule: atom.rule,
+            key_id: None,
+            secret,
+            token,
+            user: None,
+            offset: atom.start,
+        });
+    }
+    matches.sort_by_key(|m| m.offset);
+    matches
+}
+
+/// The rule that names a match: the most specific of its parts; on a tie the secret's rule,
+/// then the token's, then the key ID's (parts come key, secret, token).
+fn naming_rule(parts: &[&Atom]) -> usize {
+    let mut best = parts[0];
+    for &p in &parts[1..] {
+        if p.specificity >= best.specificity {
+            best = p;
+        }
+    }
+    best.rule
+}

@@ -1,0 +1,324 @@
+//! The `Finding` type every report is made of: built from detector matches, located by line
+//! and column, fingerprinted, and redacted before it is written anywhere.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::{Detector, Match};
+use crate::input::Origin;
+
+/// What was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A key ID with its secret: a usable credential.
+    AccessKeyPair,
+    /// A key ID alone: names an account and may be paired elsewhere.
+    AccessKeyId,
+    /// A secret alone, in a context that says it is an AWS secret.
+    SecretAccessKey,
+    /// Temporary credentials: an ASIA key ID with secret and session token (or a token alone).
+    SessionCredentials,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AccessKeyPair => "access_key_pair",
+            Kind::AccessKeyId => "access_key_id",
+            Kind::SecretAccessKey => "secret_access_key",
+            Kind::SessionCredentials => "session_credentials",
+        }
+    }
+}
+
+/// How urgent a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Long-term (AKIA) or temporary (ASIA, ABIA) credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyType {
+    LongTerm,
+    Temporary,
+}
+
+impl KeyType {
+    /// The key type a key ID's prefix says, when it says one.
+    pub fn of(key_id: &str) -> Option<KeyType> {
+        match key_id.get(..4)? {
+            "AKIA" => Some(KeyType::LongTerm),
+            "ASIA" | "ABIA" => Some(KeyType::Temporary),
+            _ => None,
+        }
+    }
+}
+
+/// Where a finding is: the blob's origin plus line and column (1-based; the column counts
+/// Unicode code points).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    #[serde(flatten)]
+    pub origin: Origin,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Result of the (opt-in) verification stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    NotChecked,
+    Owned,
+    Foreign,
+    Live,
+    InactiveOrInvalid,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub status: VerificationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Default for Verification {
+    fn default() -> Self {
+        Verification {
+            status: VerificationStatus::NotChecked,
+            arn: None,
+            message: None,
+        }
+    }
+}
+
+/// One step of the remediation playbook attached to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemediationStep {
+    pub step: String,
+    pub why: String,
+    pub command: String,
+}
+
+/// One leaked credential at one place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub kind: Kind,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<KeyType>,
+    /// The secret access key; redacted (`wJal…(40 chars)`) unless `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// The session token; redacted unless `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// The IAM user name, when the leaked text names it (credentials CSV, create-access-key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<bool>,
+    pub location: Location,
+    pub fingerprint: String,
+    #[serde(default)]
+    pub verification: Verification,
+    #[serde(default)]
+    pub remediation: Vec<RemediationStep>,
+}
+
+impl Finding {
+    /// Builds the finding for `m`, found in a blob from `origin` at `line`:`column`.
+    pub fn from_match(
+        detector: &Detector,
+        m: &Match,
+        origin: &Origin,
+        (line, column): (usize, usize),
+    ) -> Finding {
+        let key_id = m.key_id.as_ref().map(|s| s.value.clone());
+        let key_type = key_id.as_deref().and_then(KeyType::of);
+        let secret = m.secret.as_ref().map(|s| s.value.clone());
+        let token = m.token.as_ref().map(|s| s.value.clone());
+        let kind = match (&key_id, &secret, &token) {
+            (Some(_), Some(_), Some(_)) | (None, None, Some(_)) => Kind::SessionCredentials,
+            (Some(_), Some(_), None) => Kind::AccessKeyPair,
+            (Some(_), None, _) => Kind::AccessKeyId,
+            (None, _, _) => Kind::SecretAccessKey,
+        };
+        let severity = match (kind, key_type) {
+            (Kind::AccessKeyPair, Some(KeyType::LongTerm)) => Severity::Critical,
+            (Kind::AccessKeyPair | Kind::SecretAccessKey, _) => Severity::High,
+            (Kind::SessionCredentials, _) if key_id.is_some() => Severity::High,
+            (Kind::AccessKeyId, Some(KeyType::LongTerm)) => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let fingerprint = fingerprint(&[
+            kind.as_str(),
+            key_id.as_deref().unwrap_or(""),
+            secret.as_deref().unwrap_or(""),
+            token.as_deref().unwrap_or(""),
+            &origin.path,
+            origin.archive_member.as_deref().unwrap_or(""),
+        ]);
+        Finding {
+            rule: detector.rules()[m.rule].id().to_string(),
+            kind,
+            severity,
+            key_id,
+            key_type,
+            secret,
+            session_token: token,
+            user_name: m.user.clone(),
+            account_id: None,
+            account_id_source: None,
+            canary: None,
+            location: Location {
+                origin: origin.clone(),
+                line,
+                column,
+            },
+            fingerprint,
+            verification: Verification::default(),
+            remediation: Vec::new(),
+        }
+    }
+
+    /// Replaces the secret and token with their redacted forms.
+    pub fn redact(&mut self) {
+        for value in [&mut self.secret, &mut self.session_token]
+            .into_iter()
+            .flatten()
+        {
+            *value = redact(value);
+        }
+    }
+
+    /// The order reports list findings in: path, line, column, then what was found.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            &self.location.origin.path,
+            &self.location.origin.archive_member,
+            &self.location.origin.commit,
+            self.location.line,
+            self.location.column,
+            self.kind,
+            &self.key_id,
+            &self.fingerprint,
+        )
+    }
+}
+
+/// Shows the first 4 characters of a secret and its length: `wJal…(40 chars)`.
+pub fn redact(secret: &str) -> String {
+    let head: String = secret.chars().take(4).collect();
+    format!("{head}…({} chars)", secret.chars().count())
+}
+
+/// A stable 64-bit FNV-1a hash of the parts, as 16 hex digits. It does not depend on line
+/// numbers, so a finding keeps its fingerprint when the text around it moves.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.as_bytes().iter().chain(std::iter::once(&0xff)) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Size of the steps in which [`locate`] walks a blob (and may release what it walked).
+pub const LOCATE_STEP: usize = 64 * 1024 * 1024;
+
+/// Line and column (1-based; column in code points) of each offset in `offsets` (sorted
+/// ascending). Only the bytes up to the last offset are read; `release` is told each
+/// stretch that was fully walked, so a mapped file's pages can be dropped.
+pub fn locate(
+    data: &[u8],
+    offsets: &[usize],
+    mut release: impl FnMut(Range<usize>),
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(offsets.len());
+    let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    let mut released = 0usize;
+    for &offset in offsets {
+        let offset = offset.min(data.len());
+        while pos < offset {
+            let step_end = offset.min(pos + LOCATE_STEP);
+            for nl in memchr::memchr_iter(b'\n', &data[pos..step_end]) {
+                line += 1;
+                line_start = pos + nl + 1;
+            }
+            pos = step_end;
+            let keep_from = line_start.min(pos);
+            if keep_from >= released + LOCATE_STEP {
+                release(released..keep_from);
+                released = keep_from;
+            }
+        }
+        let column = data[line_start..offset]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        out.push((line, column));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_lines_and_columns() {
+        let data = "ab\ncdé\r\nxyz".as_bytes();
+        let x = data.iter().position(|&b| b == b'x').unwrap();
+        let d = data.iter().position(|&b| b == b'd').unwrap();
+        assert_eq!(
+            locate(data, &[0, d, x], |_| {}),
+            vec![(1, 1), (2, 2), (3, 1)]
+        );
+    }
+
+    #[test]
+    fn redaction_keeps_head_and_length() {
+        assert_eq!(
+            redact("Zq8vN3kR/tY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy"),
+            "Zq8v…(40 chars)"
+        );
+    }
+
+    #[test]
+    fn fingerprints_differ_by_part() {
+        assert_ne!(fingerprint(&["a", "bc"]), fingerprint(&["ab", "c"]));
+    }
+}

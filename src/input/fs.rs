@@ -1,0 +1,121 @@
+//! Walking files and directories in parallel with the `ignore` crate.
+//!
+//! Unlike ripgrep, hidden files and directories are walked (`.env`, `.aws/credentials`,
+//! `.npmrc` are where keys live); `.git/` internals are not (history is `keysweep git`'s job).
+//! `.gitignore` / `.ignore` / `.git/info/exclude` rules are respected unless `no_ignore`; the
+//! user's global gitignore is not consulted, so a scan means the same on every machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ignore::{WalkBuilder, WalkState};
+
+use super::InputError;
+
+/// How to walk.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Include files that ignore rules exclude.
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are detected and reported, never followed forever).
+    pub follow_links: bool,
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+}
+
+/// What the walk hands each worker.
+pub enum WalkItem {
+    File(PathBuf),
+    Error(InputError),
+}
+
+fn builder(roots: &[PathBuf], opts: &WalkOptions, respect_ignore: bool) -> Option<WalkBuilder> {
+    let (first, rest) = roots.split_first()?;
+    let mut b = WalkBuilder::new(first);
+    for root in rest {
+        b.add(root);
+    }
+    b.hidden(false)
+        .parents(respect_ignore)
+        .ignore(respect_ignore)
+        .git_ignore(respect_ignore)
+        .git_exclude(respect_ignore)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(opts.follow_links)
+        .threads(opts.threads)
+        .filter_entry(|entry| entry.file_name() != ".git");
+    Some(b)
+}
+
+fn walk_error(err: ignore::Error) -> InputError {
+    // The ignore crate's errors carry the path in their text ("...: No such file ...").
+    let (path, message) = split_path(&err);
+    InputError { path, message }
+}
+
+fn split_path(err: &ignore::Error) -> (String, String) {
+    match err {
+        ignore::Error::WithPath { path, err } => (path.display().to_string(), err.to_string()),
+        ignore::Error::WithDepth { err, .. } => split_path(err),
+        ignore::Error::WithLineNumber { err, .. } => split_path(err),
+        ignore::Error::Loop { child, ancestor } => (
+            child.display().to_string(),
+            format!("symbolic link loop back to {}", ancestor.display()),
+        ),
+        ignore::Error::Io(io) => (String::new(), io.to_string()),
+        other => (String::new(), other.to_string()),
+    }
+}
+
+/// Walks `roots` on `opts.threads` threads; `make_worker` builds one worker per thread,
+/// which is handed every file (and every walk error) that thread reaches.
+pub fn walk<'s, F>(roots: &[PathBuf], opts: &WalkOptions, make_worker: F)
+where
+    F: Fn() -> Box<dyn FnMut(WalkItem) + Send + 's> + Sync,
+{
+    let Some(b) = builder(roots, opts, !opts.no_ignore) else {
+        return;
+    };
+    b.build_parallel().run(|| {
+        let mut worker = make_worker();
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file())
+                        || (entry.depth() == 0 && entry.path().is_file());
+                    if is_file {
+                        worker(WalkItem::File(entry.into_path()));
+                    }
+                }
+                Err(err) => worker(WalkItem::Error(walk_error(err))),
+            }
+            WalkState::Continue
+        })
+    });
+}
+
+/// Counts the files a walk without ignore rules would reach, to tell how many the rules
+/// skipped. Reads directories only, never file contents.
+pub fn count_files_without_ignore(roots: &[PathBuf], opts: &WalkOptions) -> u64 {
+    let Some(b) = builder(roots, opts, false) else {
+        return 0;
+    };
+    let count = AtomicU64::new(0);
+    b.build_parallel().run(|| {
+        Box::new(|entry| {
+            if let Ok(entry) = entry {
+                if entry.file_type().is_some_and(|t| t.is_file()) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    count.into_inner()
+}
+
+/// True when `path` names stdin.
+pub fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}

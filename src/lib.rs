@@ -1,0 +1,14 @@
+//! keysweep: find leaked AWS credentials, tell whose they are, say how to shut them down.
+//!
+//! The stages, in the order data flows through them:
+//! [`input`] (bytes with an origin) -> [`detect`] (prefilter, confirm, check, pair) ->
+//! [`finding`] (located, fingerprinted findings) -> [`report`] (text, JSON, JSONL).
+//! [`rules`] holds the detection rules as data; [`scan`] wires the stages for one run.
+
+pub mod cli;
+pub mod detect;
+pub mod finding;
+pub mod input;
+pub mod report;
+pub mod rules;
+pub mod scan;

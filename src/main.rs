@@ -1,0 +1,171 @@
+//! The `keysweep` binary: parse arguments, run a command, map the outcome to an exit code
+//! (0 clean, 1 findings, 2 usage or input error with no findings).
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use keysweep::cli::{Cli, ColorChoice, Command, CommonArgs, RulesCommand, ScanArgs};
+use keysweep::detect::Detector;
+use keysweep::input::fs::WalkOptions;
+use keysweep::report::{self, Style};
+use keysweep::rules::{self, Rule};
+use keysweep::scan::{self, Outcome, ScanOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("keysweep: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(args) => cmd_scan(args),
+        Command::Rules(RulesCommand::List { rules }) => cmd_rules_list(rules.as_deref()),
+        Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
+    }
+}
+
+/// Built-in rules plus those of `extra`, compiled into a detector.
+fn load_rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
+    let mut all = rules::builtin();
+    if let Some(dir) = extra {
+        all.extend(rules::load_dir(dir)?);
+    }
+    rules::check_unique(&all)?;
+    Ok(all)
+}
+
+fn cmd_scan(args: ScanArgs) -> Result<u8> {
+    let detector = Detector::new(load_rules(args.common.rules.as_deref())?)?;
+    let opts = ScanOptions {
+        walk: WalkOptions {
+            no_ignore: args.no_ignore,
+            follow_links: args.follow,
+            threads: args.common.threads,
+        },
+        ..ScanOptions::default()
+    };
+    let outcome = scan::scan_paths(&detector, &args.paths, &opts);
+    finish(outcome, &args.common)
+}
+
+/// Reports an outcome and returns the exit code.
+fn finish(mut outcome: Outcome, common: &CommonArgs) -> Result<u8> {
+    for err in &outcome.errors {
+        eprintln!("keysweep: error: {err}");
+    }
+    if !common.show_secrets {
+        outcome.findings.iter_mut().for_each(|f| f.redact());
+    }
+    write_report(&outcome, common)?;
+    if !common.quiet {
+        eprintln!("{}", summary(&outcome));
+    }
+    Ok(if !outcome.findings.is_empty() {
+        u8::try_from(common.exit_code).unwrap_or(1)
+    } else if !outcome.errors.is_empty() {
+        2
+    } else {
+        0
+    })
+}
+
+fn write_report(outcome: &Outcome, common: &CommonArgs) -> Result<()> {
+    let (mut out, to_terminal): (Box<dyn Write>, bool) = match &common.output {
+        Some(path) => (
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create report file {}", path.display())
+            })?)),
+            false,
+        ),
+        None => (
+            Box::new(BufWriter::new(io::stdout().lock())),
+            io::stdout().is_terminal(),
+        ),
+    };
+    let color = match common.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+    };
+    report::write(&mut out, &outcome.findings, common.format, Style { color })
+        .and_then(|()| out.flush())
+        .context("cannot write the report")
+}
+
+fn summary(outcome: &Outcome) -> String {
+    let s = &outcome.stats;
+    let mut line = format!(
+        "keysweep: scanned {} file{} ({:.1} MB) in {:.2} s: {} finding{}",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.bytes as f64 / 1e6,
+        s.elapsed.as_secs_f64(),
+        outcome.findings.len(),
+        if outcome.findings.len() == 1 { "" } else { "s" },
+    );
+    if let Some(ignored) = s.ignored.filter(|&n| n > 0) {
+        line.push_str(&format!(
+            "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
+            if ignored == 1 { "" } else { "s" }
+        ));
+    }
+    if !outcome.errors.is_empty() {
+        line.push_str(&format!("; {} input error(s)", outcome.errors.len()));
+    }
+    line
+}
+
+fn cmd_rules_list(extra: Option<&Path>) -> Result<u8> {
+    let rules = load_rules(extra)?;
+    let mut out = io::stdout().lock();
+    for rule in &rules {
+        let trigger = if rule.syntax.keywords.is_empty() {
+            "near a key ID".to_string()
+        } else {
+            format!("keywords: {}", rule.syntax.keywords.join(", "))
+        };
+        writeln!(out, "{}\t{}\t{}", rule.id(), rule.syntax.name, trigger)?;
+    }
+    Ok(0)
+}
+
+fn cmd_rules_check(dir: Option<&Path>) -> Result<u8> {
+    let rules = load_rules(dir)?;
+    let checked: Vec<String> = match dir {
+        Some(_) => rules
+            .iter()
+            .filter(|r| !r.is_builtin())
+            .map(|r| r.id().to_string())
+            .collect(),
+        None => rules.iter().map(|r| r.id().to_string()).collect(),
+    };
+    let detector = Detector::new(rules)?;
+    let failures = detector.check_examples(&checked);
+    let total: usize = detector
+        .rules()
+        .iter()
+        .filter(|r| checked.iter().any(|c| c == r.id()))
+        .map(|r| r.syntax.examples.len() + r.syntax.counter_examples.len())
+        .sum();
+    for failure in &failures {
+        println!("FAIL {failure}");
+    }
+    println!(
+        "{} rules, {} examples checked, {} failed",
+        checked.len(),
+        total,
+        failures.len()
+    );
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}

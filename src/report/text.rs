@@ -1,0 +1,87 @@
+//! The human-readable report: findings grouped by file, one line each, secrets redacted
+//! (unless `--show-secrets`), colour only when writing to a terminal.
+
+use std::io::{self, Write};
+
+use crate::finding::{Finding, Severity};
+
+/// Presentation choices of the text report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+fn paint(style: Style, code: &str, text: &str) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn severity_code(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+    }
+}
+
+/// The place a finding's group is headed by: path, archive member, commit.
+fn group_of(f: &Finding) -> String {
+    let o = &f.location.origin;
+    let mut head = o.path.clone();
+    if let Some(member) = &o.archive_member {
+        head = format!("{head}!{member}");
+    }
+    if let Some(commit) = &o.commit {
+        head = format!("{head} @ {}", &commit[..commit.len().min(12)]);
+    }
+    head
+}
+
+pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> io::Result<()> {
+    let mut current: Option<String> = None;
+    for f in findings {
+        let group = group_of(f);
+        if current.as_deref() != Some(group.as_str()) {
+            if current.is_some() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", paint(style, "1;35", &group))?;
+            current = Some(group);
+        }
+        let mut line = format!(
+            "  {}:{}  {}  {}",
+            f.location.line,
+            f.location.column,
+            paint(style, severity_code(f.severity), f.severity.as_str()),
+            f.kind.as_str(),
+        );
+        if let Some(key) = &f.key_id {
+            line.push_str(&format!("  {}", paint(style, "1", key)));
+        }
+        if let Some(secret) = &f.secret {
+            line.push_str(&format!("  secret {secret}"));
+        }
+        if let Some(token) = &f.session_token {
+            line.push_str(&format!("  token {token}"));
+        }
+        if let Some(user) = &f.user_name {
+            line.push_str(&format!("  user {user}"));
+        }
+        if let Some(account) = &f.account_id {
+            line.push_str(&format!("  account {account}"));
+        }
+        if f.canary == Some(true) {
+            line.push_str("  CANARY");
+        }
+        line.push_str(&format!("  [{}]", f.rule));
+        writeln!(out, "{line}")?;
+        if let Some(step) = f.remediation.first() {
+            writeln!(out, "      next: {}", step.command)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! Detection rules as data: loading, validating and compiling `rules/*.toml`.
+//!
+//! The built-in rules (`rules/aws.toml`) are embedded at build time; `--rules DIR` adds the
+//! `*.toml` files of a directory. Every rule carries examples and counter-examples, which
+//! `keysweep rules check` (and the test suite) runs through the real detector.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+/// The built-in rules file, embedded at build time.
+pub const BUILTIN_RULES: &str = include_str!("../rules/aws.toml");
+
+/// The source name of the built-in rules in messages.
+const BUILTIN_SOURCE: &str = "<builtin>/aws.toml";
+
+/// Default window (bytes before, bytes after a keyword hit) when a rule names none.
+const DEFAULT_WINDOW: [usize; 2] = [64, 256];
+/// Windows are capped so that a rule can never make the detector scan a whole buffer.
+pub const MAX_WINDOW: usize = 8 * 1024;
+
+/// Capture names a rule's pattern may use; each maps to a kind of credential part.
+pub const CAPTURE_NAMES: [&str; 4] = ["key_id", "secret", "token", "user"];
+
+/// Errors found while loading rules: each names the file and the rule.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{path}: cannot read rules file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid rules file: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: rule `{id}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        id: String,
+        message: String,
+    },
+}
+
+/// One rule as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSyntax {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub near: Option<Near>,
+    #[serde(default)]
+    pub window: Option<[usize; 2]>,
+    pub pattern: String,
+    #[serde(default)]
+    pub entropy_min: Option<f32>,
+    #[serde(default)]
+    pub specificity: Option<u8>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub counter_examples: Vec<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+/// What a keyword-less rule runs next to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Near {
+    /// The window around each confirmed access key ID.
+    KeyId,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rule: Vec<RuleSyntax>,
+}
+
+/// A compiled rule, ready for the detector.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub syntax: RuleSyntax,
+    /// Where the rule came from (`<builtin>` or a file path), for messages.
+    pub source: String,
+    pub regex: Regex,
+    pub window_before: usize,
+    pub window_after: usize,
+    /// Capture group indices of key_id, secret, token, user (in `CAPTURE_NAMES` order).
+    pub captures: [Option<usize>; 4],
+    pub specificity: u8,
+    pub entropy_min: f32,
+}
+
+impl Rule {
+    pub fn id(&self) -> &str {
+        &self.syntax.id
+    }
+
+    /// True for the rules embedded in the binary.
+    pub fn is_builtin(&self) -> bool {
+        self.source.starts_with(BUILTIN_SOURCE)
+    }
+
+    fn compile(syntax: RuleSyntax, source: &Path) -> Result<Rule, RuleError> {
+        let invalid = |message: String| RuleError::Invalid {
+            path: source.to_path_buf(),
+            id: syntax.id.clone(),
+            message,
+        };
+        if syntax.id.trim().is_empty() {
+            return Err(invalid("empty id".into()));
+        }
+        if syntax.keywords.is_empty() && syntax.near.is_none() {
+            return Err(invalid(
+                "needs `keywords` (for the prefilter) or `near = \"key_id\"`".into(),
+            ));
+        }
+        if syntax.keywords.iter().any(|k| k.len() < 3) {
+            return Err(invalid(
+                "every keyword needs at least 3 bytes (shorter ones defeat the prefilter)".into(),
+            ));
+        }
+        let regex = regex::bytes::RegexBuilder::new(&syntax.pattern)
+            .size_limit(16 * 1024 * 1024)
+            .build()
+            .map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
+        let mut captures = [None; 4];
+        for (slot, name) in captures.iter_mut().zip(CAPTURE_NAMES) {
+            *slot = regex.capture_names().position(|n| n == Some(name));
+        }
+        if let Some(unknown) = regex
+            .capture_names()
+            .flatten()
+            .find(|n| !CAPTURE_NAMES.contains(n))
+        {
+            return Err(invalid(format!(
+                "unknown capture name `{unknown}` (use {})",
+                CAPTURE_NAMES.join(", ")
+            )));
+        }
+        if captures[0..3].iter().all(Option::is_none) {
+            return Err(invalid(
+                "pattern needs a named capture `key_id`, `secret` or `token`".into(),
+            ));
+        }
+        if syntax.near == Some(Near::KeyId) && captures[1].is_none() {
+            return Err(invalid(
+                "a rule `near = \"key_id\"` must capture a `secret`".into(),
+            ));
+        }
+        let [before, after] = syntax.window.unwrap_or(DEFAULT_WINDOW);
+        if before > MAX_WINDOW || after > MAX_WINDOW {
+            return Err(invalid(format!(
+                "window may not exceed {MAX_WINDOW} bytes each side"
+            )));
+        }
+        if syntax.examples.is_empty() {
+            return Err(invalid("needs at least one example".into()));
+        }
+        Ok(Rule {
+            specificity: syntax.specificity.unwrap_or(1),
+            entropy_min: syntax.entropy_min.unwrap_or(0.0),
+            window_before: before,
+            window_after: after,
+            captures,
+            regex,
+            source: source.display().to_string(),
+            syntax,
+        })
+    }
+}
+
+/// Parses one rules file's text.
+pub fn parse(text: &str, source: &Path) -> Result<Vec<Rule>, RuleError> {
+    let file: RulesFile = toml::from_str(text).map_err(|e| RuleError::Parse {
+        path: source.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    file.rule
+        .into_iter()
+        .map(|syntax| Rule::compile(syntax, source))
+        .collect()
+}
+
+/// The built-in rules.
+pub fn builtin() -> Vec<Rule> {
+    // The embedded file is checked by the test suite; failing here is a build defect.
+    parse(BUILTIN_RULES, Path::new(BUILTIN_SOURCE)).expect("built-in rules are valid")
+}
+
+/// Loads every `*.toml` file of `dir`, in name order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, RuleError> {
+    let read = |source| RuleError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let mut rules = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| RuleError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        rules.extend(parse(&text, &path)?);
+    }
+    Ok(rules)
+}
+
+/// Checks that rule ids are unique across all loaded rules.
+pub fn check_unique(rules: &[Rule]) -> Result<(), RuleError> {
+    let mut seen = HashSet::new();
+    for rule in rules {
+        if !seen.insert(rule.id()) {
+            return Err(RuleError::Invalid {
+                path: PathBuf::from(&rule.source),
+                id: rule.id().to_string(),
+                message: "duplicate rule id".into(),
+            });
+        }
+    }
+    Ok(())
+}
