@@ -151,9 +151,9 @@ impl Rule {
                 "pattern needs a named capture `key_id`, `secret` or `token`".into(),
             ));
         }
-        if syntax.near == Some(Near::KeyId) && captures[1].is_none() {
+        if syntax.near == Some(Near::KeyId) && captures[1].is_none() && captures[2].is_none() {
             return Err(invalid(
-                "a rule `near = \"key_id\"` must capture a `secret`".into(),
+                "a rule `near = \"key_id\"` must capture a `secret` or a `token`".into(),
             ));
         }
         let [before, after] = syntax.window.unwrap_or(DEFAULT_WINDOW);

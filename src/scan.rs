@@ -5,7 +5,7 @@
 //! thread count.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -181,16 +181,18 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
     let mut ignored = None;
     if !paths.is_empty() {
-        std::thread::scope(|scope| {
-            let counter = (!opts.walk.no_ignore)
-                .then(|| scope.spawn(|| fs::count_files_without_ignore(&paths, &opts.walk)));
+        let saw_ignore_file = AtomicBool::new(fs::ancestors_have_ignore_files(&paths));
+        {
             fs::walk(&paths, &opts.walk, || {
                 let mut scanner = BlobScanner::new(detector);
                 let (findings, errors, files, bytes) = (&findings, &errors, &files, &bytes);
-                let reached = &reached;
+                let (reached, saw_ignore_file) = (&reached, &saw_ignore_file);
                 Box::new(move |item| match item {
                     WalkItem::File(path) => {
                         reached.fetch_add(1, Ordering::Relaxed);
+                        if fs::is_ignore_file(&path) {
+                            saw_ignore_file.store(true, Ordering::Relaxed);
+                        }
                         match scanner.scan_file(&path, opts) {
                             Ok((found, n)) => {
                                 files.fetch_add(1, Ordering::Relaxed);
@@ -205,11 +207,17 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
                     WalkItem::Error(e) => lock(errors).push(e),
                 })
             });
-            if let Some(counter) = counter {
-                let all = counter.join().unwrap_or(0);
-                ignored = Some(all.saturating_sub(reached.load(Ordering::Relaxed)));
-            }
-        });
+        }
+        // Only a tree with ignore files can have ignored files: count them with a second,
+        // directory-only walk, and only then.
+        if !opts.walk.no_ignore {
+            ignored = Some(if saw_ignore_file.into_inner() {
+                let all = fs::count_files_without_ignore(&paths, &opts.walk);
+                all.saturating_sub(reached.load(Ordering::Relaxed))
+            } else {
+                0
+            });
+        }
     }
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -108,11 +108,10 @@ impl Detector {
                 near_key_rules.push(index);
             }
             for keyword in &rule.syntax.keywords {
-                let lower = keyword.to_ascii_lowercase();
-                let slot = match keywords.iter().position(|k| *k == lower) {
+                let slot = match keywords.iter().position(|k| k == keyword) {
                     Some(slot) => slot,
                     None => {
-                        keywords.push(lower);
+                        keywords.push(keyword.clone());
                         keyword_rules.push(Vec::new());
                         keywords.len() - 1
                     }
@@ -122,7 +121,6 @@ impl Detector {
             }
         }
         let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&keywords)?;
         Ok(Detector {

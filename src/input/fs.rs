@@ -119,3 +119,26 @@ pub fn count_files_without_ignore(roots: &[PathBuf], opts: &WalkOptions) -> u64 
 pub fn is_stdin(path: &Path) -> bool {
     path == Path::new("-")
 }
+
+/// File names whose presence means a walk may skip files.
+const IGNORE_FILES: [&str; 2] = [".gitignore", ".ignore"];
+
+/// True when `path` is an ignore-rules file.
+pub fn is_ignore_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| IGNORE_FILES.iter().any(|f| n == *f))
+}
+
+/// True when a root or one of its parent directories holds ignore rules (an ignore file, or
+/// a git repository with `info/exclude`) that a walk from that root applies.
+pub fn ancestors_have_ignore_files(roots: &[PathBuf]) -> bool {
+    roots.iter().any(|root| {
+        let Ok(abs) = root.canonicalize() else {
+            return false;
+        };
+        abs.ancestors().any(|dir| {
+            IGNORE_FILES.iter().any(|f| dir.join(f).is_file())
+                || dir.join(".git/info/exclude").is_file()
+        })
+    })
+}
