@@ -255,41 +255,43 @@ pub fn fingerprint(parts: &[&str]) -> String {
     format!("{hash:016x}")
 }
 
-/// Size of the steps in which [`locate`] walks a blob (and may release what it walked).
-pub const LOCATE_STEP: usize = 64 * 1024 * 1024;
+/// Size of the steps in which [`locate`] walks a blob, releasing each step behind it.
+pub const LOCATE_STEP: usize = 16 * 1024 * 1024;
+
+/// Code points in `bytes` (UTF-8 continuation bytes do not start one).
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
 
 /// Line and column (1-based; column in code points) of each offset in `offsets` (sorted
-/// ascending). Only the bytes up to the last offset are read; `release` is told each
-/// stretch that was fully walked, so a mapped file's pages can be dropped.
+/// ascending). Only the bytes up to the last offset are read, once, in steps; `release` is
+/// told each stretch walked, so a mapped file's pages can be dropped as the walk goes.
 pub fn locate(
     data: &[u8],
     offsets: &[usize],
     mut release: impl FnMut(Range<usize>),
 ) -> Vec<(usize, usize)> {
     let mut out = Vec::with_capacity(offsets.len());
-    let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
-    let mut released = 0usize;
+    // `chars` counts the code points between the current line's start and `pos`.
+    let (mut pos, mut line, mut chars) = (0usize, 1usize, 0usize);
     for &offset in offsets {
         let offset = offset.min(data.len());
         while pos < offset {
-            let step_end = offset.min(pos + LOCATE_STEP);
-            for nl in memchr::memchr_iter(b'\n', &data[pos..step_end]) {
-                line += 1;
-                line_start = pos + nl + 1;
+            let end = offset.min(pos + LOCATE_STEP);
+            let piece = &data[pos..end];
+            match memchr::memrchr(b'\n', piece) {
+                Some(last) => {
+                    line += piece.iter().filter(|&&b| b == b'\n').count();
+                    chars = count_chars(&piece[last + 1..]);
+                }
+                None => chars += count_chars(piece),
             }
-            pos = step_end;
-            let keep_from = line_start.min(pos);
-            if keep_from >= released + LOCATE_STEP {
-                release(released..keep_from);
-                released = keep_from;
+            if end - pos == LOCATE_STEP {
+                release(pos..end);
             }
+            pos = end;
         }
-        let column = data[line_start..offset]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count()
-            + 1;
-        out.push((line, column));
+        out.push((line, chars + 1));
     }
     out
 }

@@ -16,7 +16,7 @@ use crate::input::fs::{self, WalkItem, WalkOptions};
 use crate::input::{InputError, Origin};
 
 /// Size of the pieces a mapped file is scanned in; each piece's pages are released after.
-pub const CHUNK: usize = 32 * 1024 * 1024;
+pub const CHUNK: usize = 16 * 1024 * 1024;
 
 /// Options of `keysweep scan`.
 #[derive(Debug, Clone)]

@@ -387,10 +387,19 @@ fn every_builtin_rule_example_passes() {
 #[test]
 fn more_places_keys_are_pasted() {
     let cases = [
-        ("page.html", format!("<td>&quot;{K1}&quot;</td><td>&quot;{S1}&quot;</td>\n")),
+        (
+            "page.html",
+            format!("<td>&quot;{K1}&quot;</td><td>&quot;{S1}&quot;</td>\n"),
+        ),
         ("copy.sh", format!("aws s3 cp s3://{K1}:{S1}@bucket/x .\n")),
-        ("env.ps1", format!("$env:AWS_ACCESS_KEY_ID = \"{K1}\"; $env:AWS_SECRET_ACCESS_KEY = \"{S1}\"\n")),
-        ("cred.ps1", format!("Set-AWSCredential -AccessKey {K1} -SecretKey {S1} -StoreAs default\n")),
+        (
+            "env.ps1",
+            format!("$env:AWS_ACCESS_KEY_ID = \"{K1}\"; $env:AWS_SECRET_ACCESS_KEY = \"{S1}\"\n"),
+        ),
+        (
+            "cred.ps1",
+            format!("Set-AWSCredential -AccessKey {K1} -SecretKey {S1} -StoreAs default\n"),
+        ),
     ];
     for (name, text) in cases {
         assert_pairs(name, &text, &[(K1, S1)]);
@@ -401,7 +410,11 @@ fn more_places_keys_are_pasted() {
         format!("os.environ[\"AWS_SECRET_ACCESS_KEY\"] = \"{S2}\"\n"),
     ] {
         let found = summary(&scan("Main.java", text.as_bytes()));
-        assert_eq!(found, vec![("secret_access_key".into(), String::new(), S2.into())], "{text}");
+        assert_eq!(
+            found,
+            vec![("secret_access_key".into(), String::new(), S2.into())],
+            "{text}"
+        );
     }
     // Instance-metadata and credential_process JSON: temporary credentials with their token.
     for text in [

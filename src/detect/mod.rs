@@ -121,7 +121,7 @@ impl Detector {
             }
         }
         let prefilter = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)?;
         Ok(Detector {
             rules,
@@ -153,7 +153,7 @@ impl Detector {
         for windows in &mut state.windows {
             windows.clear();
         }
-        for hit in self.prefilter.find_overlapping_iter(&data[lo..hi]) {
+        for hit in self.prefilter.find_iter(&data[lo..hi]) {
             let (start, end) = (lo + hit.start(), lo + hit.end());
             for &index in &self.keyword_rules[hit.pattern().as_usize()] {
                 let rule = &self.rules[index];
