@@ -60,9 +60,7 @@ impl Baseline {
             text.lines()
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| {
-                    serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1))
-                })
+                .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
                 .collect::<Result<_, _>>()?
         };
         Ok(Baseline {

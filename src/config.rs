@@ -239,10 +239,11 @@ impl Config {
             }
         };
         let file: ConfigFile = toml::from_str(text).map_err(|e| {
-            invalid(
-                e.span().unwrap_or(0..0),
-                e.message().trim_end().to_string(),
-            )
+            let mut message = e.message().trim_end().to_string();
+            if message == "missing field `reason`" {
+                message.push_str(" in this [[allow]] entry: say why the finding is accepted");
+            }
+            invalid(e.span().unwrap_or(0..0), message)
         })?;
 
         let mut exclude = Vec::new();
@@ -278,7 +279,9 @@ impl Config {
             }
             if let Some(key) = &syntax.key_id {
                 let k = key.get_ref();
-                let ok = k.len() == 20 && k.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                let ok = k.len() == 20
+                    && k.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
                 if !ok {
                     return Err(invalid(
                         key.span(),
@@ -470,7 +473,11 @@ impl ScanRoot {
         if path == "-" {
             return None;
         }
-        let rel = self.absolute(path).strip_prefix(&self.absolute).ok()?.to_path_buf();
+        let rel = self
+            .absolute(path)
+            .strip_prefix(&self.absolute)
+            .ok()?
+            .to_path_buf();
         Some(slashes(&rel))
     }
 

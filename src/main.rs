@@ -98,11 +98,7 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
-    let baseline = common
-        .baseline
-        .as_deref()
-        .map(Baseline::load)
-        .transpose()?;
+    let baseline = common.baseline.as_deref().map(Baseline::load).transpose()?;
     let own_files: Vec<&Path> = common.baseline.iter().map(|p| p.as_path()).collect();
     let filtered = setup.config.filter(
         &mut outcome.findings,

@@ -74,14 +74,22 @@ fn round_trip_accepts_old_findings_and_fails_on_new_ones() {
     );
 
     // A new key in another file: only the new one is reported, and it fails.
-    std::fs::write(repo.path().join("deploy.env"), pair("", NEW_KEY, NEW_SECRET)).unwrap();
+    std::fs::write(
+        repo.path().join("deploy.env"),
+        pair("", NEW_KEY, NEW_SECRET),
+    )
+    .unwrap();
     let with_new = scan(repo.path(), &["--baseline", baseline_arg]);
     assert_eq!(with_new.code, 1);
     assert_eq!(key_ids(&with_new), [NEW_KEY]);
     std::fs::remove_file(repo.path().join("deploy.env")).unwrap();
 
     // The old key moved down 10 lines and re-indented: still the same finding.
-    let moved = format!("[default]\n{}{}", "# filler\n".repeat(10), pair("    ", KEY, SECRET));
+    let moved = format!(
+        "[default]\n{}{}",
+        "# filler\n".repeat(10),
+        pair("    ", KEY, SECRET)
+    );
     std::fs::write(&config, moved).unwrap();
     let after_move = scan(repo.path(), &["--baseline", baseline_arg]);
     assert_eq!(after_move.code, 0, "{:?}", after_move.findings);
@@ -90,7 +98,11 @@ fn round_trip_accepts_old_findings_and_fails_on_new_ones() {
     assert_eq!(plain.findings[0]["location"]["line"], 12);
 
     // The same key ID with another secret is a new finding.
-    std::fs::write(&config, format!("[default]\n{}", pair("", KEY, OTHER_SECRET))).unwrap();
+    std::fs::write(
+        &config,
+        format!("[default]\n{}", pair("", KEY, OTHER_SECRET)),
+    )
+    .unwrap();
     let changed = scan(repo.path(), &["--baseline", baseline_arg]);
     assert_eq!(changed.code, 1);
     assert_eq!(key_ids(&changed), [KEY]);
@@ -114,7 +126,11 @@ fn any_json_or_jsonl_report_is_a_baseline() {
         assert_eq!(out.status.code(), Some(1));
         let run = scan(repo.path(), &["--baseline", report.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{format}: {}", run.stderr);
-        assert!(run.stderr.contains("2 suppressed (2 by baseline)"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("2 suppressed (2 by baseline)"),
+            "{}",
+            run.stderr
+        );
     }
 }
 
@@ -126,7 +142,11 @@ fn baseline_is_redacted_even_with_show_secrets() {
     std::fs::write(repo.path().join("a.env"), pair("", KEY, SECRET)).unwrap();
     let run = scan(
         repo.path(),
-        &["--show-secrets", "--write-baseline", baseline.to_str().unwrap()],
+        &[
+            "--show-secrets",
+            "--write-baseline",
+            baseline.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.findings[0]["secret"], SECRET, "the report shows it");
     let written = std::fs::read_to_string(&baseline).unwrap();
@@ -193,7 +213,10 @@ fn session_credentials_keep_their_fingerprint_when_moved() {
     };
     let file = repo.path().join("credentials");
     std::fs::write(&file, creds("")).unwrap();
-    let first = scan(repo.path(), &["--write-baseline", baseline.to_str().unwrap()]);
+    let first = scan(
+        repo.path(),
+        &["--write-baseline", baseline.to_str().unwrap()],
+    );
     assert_eq!(first.findings[0]["kind"], "session_credentials");
     std::fs::write(&file, format!("[x]\n\n\n{}", creds("\t"))).unwrap();
     let run = scan(repo.path(), &["--baseline", baseline.to_str().unwrap()]);

@@ -62,7 +62,11 @@ fn fixture() -> tempfile::TempDir {
         &format!("APP=1\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
     );
     write(dir.path(), "sub dir/lone.txt", &format!("id: {LONE_KEY}\n"));
-    write(dir.path(), "notes/temp.md", &format!("old key {LONE_TEMP_KEY}\n"));
+    write(
+        dir.path(),
+        "notes/temp.md",
+        &format!("old key {LONE_TEMP_KEY}\n"),
+    );
     write(
         dir.path(),
         "sts.json",
@@ -79,12 +83,7 @@ fn keysweep() -> Command {
 
 /// Runs a scan of `dir` in `format`, returns (exit code, report text).
 fn scan(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = keysweep()
-        .arg("scan")
-        .args(args)
-        .arg(dir)
-        .output()
-        .unwrap();
+    let out = keysweep().arg("scan").args(args).arg(dir).output().unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),
@@ -151,7 +150,10 @@ fn scan_report_is_valid_sarif_with_every_rule_and_located_results() {
     assert_eq!(listed, builtin);
     for rule in driver["rules"].as_array().unwrap() {
         assert!(!rule["name"].as_str().unwrap().is_empty());
-        assert!(!rule["shortDescription"]["text"].as_str().unwrap().is_empty());
+        assert!(!rule["shortDescription"]["text"]
+            .as_str()
+            .unwrap()
+            .is_empty());
         assert!(!rule["fullDescription"]["text"].as_str().unwrap().is_empty());
         let help = rule["help"]["text"].as_str().unwrap();
         assert!(help.contains("update-access-key"), "{help}");
@@ -167,7 +169,9 @@ fn scan_report_is_valid_sarif_with_every_rule_and_located_results() {
     }
 
     // The scan root is the base of every location.
-    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap();
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .unwrap();
     assert_eq!(base, format!("file://{}/", dir.path().display()));
     assert_eq!(results(&log).len(), 4, "{log:#}");
     for r in results(&log) {
@@ -289,7 +293,9 @@ examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
     assert_eq!(code, 1);
     let log: Value = serde_json::from_str(&text).unwrap();
     assert_valid(&log);
-    let listed = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let listed = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     assert_eq!(listed.len(), rules::builtin().len() + 1);
     let custom = listed
         .iter()
@@ -368,7 +374,10 @@ fn archive_member_and_history_findings_render_valid_sarif() {
         .unwrap()
         .contains("in archive member config/prod.env"));
     let region = &archive["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(3), Some(23)));
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(3), Some(23))
+    );
 
     let history = result_for(&log, "deploy/old%20settings.py");
     let p = &history["properties"];
@@ -380,7 +389,10 @@ fn archive_member_and_history_findings_render_valid_sarif() {
         .as_str()
         .unwrap()
         .contains("introduced in commit 3f2c1a9b8e7d"));
-    assert_eq!(result_for(&log, "ci/env.b64")["properties"]["decodedFrom"], "base64");
+    assert_eq!(
+        result_for(&log, "ci/env.b64")["properties"]["decodedFrom"],
+        "base64"
+    );
     // Without a root, relative paths stay relative to %SRCROOT%, and the log is still valid.
     let mut out = Vec::new();
     report::write(
@@ -402,8 +414,8 @@ fn archive_member_and_history_findings_render_valid_sarif() {
 // ---- The GitHub Action ----
 
 fn action() -> serde_yaml::Value {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
     serde_yaml::from_str(&text).unwrap()
 }
 
@@ -413,13 +425,22 @@ fn readme_inputs() -> BTreeSet<String> {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let start = readme.find("<!-- section: ci-gate").unwrap();
     let section = &readme[start..];
-    let section = &section[..section[1..].find("<!-- section:").map_or(section.len(), |i| i + 1)];
+    let section = &section[..section[1..]
+        .find("<!-- section:")
+        .map_or(section.len(), |i| i + 1)];
     let table = &section[section.find("| input |").unwrap()..];
     table
         .lines()
         .skip(2)
         .take_while(|l| l.starts_with('|'))
-        .map(|l| l.split('|').nth(1).unwrap().trim().trim_matches('`').to_string())
+        .map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap()
+                .trim()
+                .trim_matches('`')
+                .to_string()
+        })
         .collect()
 }
 
@@ -535,10 +556,9 @@ fn run_scan_step(repo: &Path, env: &[(&str, &str)]) -> (String, std::process::Ou
 /// the base has an old key (accepted history), the PR adds a new one.
 #[test]
 fn action_scan_step_gates_a_pull_request_range() {
-    let has_git_range = keysweep()
-        .args(["git", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--range"));
+    let has_git_range = keysweep().args(["git", "--help"]).output().is_ok_and(|o| {
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--range")
+    });
     if !has_git_range {
         eprintln!("SKIPPED: this build has no `keysweep git --range` (the git feature)");
         return;

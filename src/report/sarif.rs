@@ -363,17 +363,17 @@ fn properties(f: &Finding) -> Map<String, Value> {
     );
     put("canary", f.canary.map(Value::from));
     put("path", Some(origin.path.clone().into()));
-    put("archiveMember", origin.archive_member.clone().map(Value::from));
+    put(
+        "archiveMember",
+        origin.archive_member.clone().map(Value::from),
+    );
     put("decodedFrom", origin.decoded_from.clone().map(Value::from));
     put("commit", origin.commit.clone().map(Value::from));
     put("author", origin.author.clone().map(Value::from));
     put("date", origin.date.clone().map(Value::from));
     put("presentAtHead", origin.present_at_head.map(Value::from));
     if f.verification.status != VerificationStatus::NotChecked {
-        put(
-            "verification",
-            serde_json::to_value(&f.verification).ok(),
-        );
+        put("verification", serde_json::to_value(&f.verification).ok());
     }
     if !f.remediation.is_empty() {
         put(
