@@ -47,10 +47,11 @@ fn load_rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
     Ok(all)
 }
 
-/// What a scanning command sets up before it scans: the config, the scan root and the
-/// detector (built-in rules plus `--rules`, else the config's `rules_dir`).
+/// What a scanning command sets up before it scans: the config, the baseline, the scan
+/// root and the detector (built-in rules plus `--rules`, else the config's `rules_dir`).
 struct Setup {
     config: Config,
+    baseline: Option<Baseline>,
     root: ScanRoot,
     detector: Detector,
 }
@@ -60,8 +61,10 @@ impl Setup {
         let config = Config::discover(common.config.as_deref(), &root)?;
         let extra = common.rules.as_deref().or(config.rules_dir.as_deref());
         let detector = Detector::new(load_rules(extra)?)?;
+        let baseline = common.baseline.as_deref().map(Baseline::load).transpose()?;
         Ok(Setup {
             config,
+            baseline,
             root,
             detector,
         })
@@ -98,7 +101,6 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
-    let baseline = common.baseline.as_deref().map(Baseline::load).transpose()?;
     let own_files: Vec<&Path> = common.baseline.iter().map(|p| p.as_path()).collect();
     let filtered = setup.config.filter(
         &mut outcome.findings,
@@ -110,7 +112,10 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
         baseline::write(path, &outcome.findings)?;
     }
     let suppressed = Suppressed {
-        baseline: baseline.map_or(0, |b| b.filter(&mut outcome.findings)),
+        baseline: setup
+            .baseline
+            .as_ref()
+            .map_or(0, |b| b.filter(&mut outcome.findings)),
         allowed: filtered.allowed,
         excluded: filtered.excluded,
         own_files: filtered.own_files,
