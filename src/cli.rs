@@ -65,6 +65,19 @@ pub struct CommonArgs {
     /// Do not print the summary line on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Accept the findings of an earlier JSON report: only findings whose fingerprint is not
+    /// in FILE are reported (and fail the run).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the current findings (secrets redacted) to FILE as a baseline.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Config file (default: .keysweep.toml at the scan root, when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore allow-lists (the config's [[allow]] entries), for audits.
+    #[arg(long)]
+    pub no_allow: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,9 @@
 //! [`finding`] (located, fingerprinted findings) -> [`report`] (text, JSON, JSONL).
 //! [`rules`] holds the detection rules as data; [`scan`] wires the stages for one run.
 
+pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod detect;
 pub mod finding;
 pub mod input;

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use keysweep::baseline::{self, Baseline};
 use keysweep::cli::{Cli, ColorChoice, Command, CommonArgs, RulesCommand, ScanArgs};
+use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
 use keysweep::input::fs::WalkOptions;
 use keysweep::report::{self, Style};
@@ -45,8 +47,43 @@ fn load_rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
     Ok(all)
 }
 
+/// What a scanning command sets up before it scans: the config, the baseline, the scan
+/// root and the detector (built-in rules plus `--rules`, else the config's `rules_dir`).
+struct Setup {
+    config: Config,
+    baseline: Option<Baseline>,
+    root: ScanRoot,
+    detector: Detector,
+}
+
+impl Setup {
+    fn new(common: &CommonArgs, root: ScanRoot) -> Result<Setup> {
+        let config = Config::discover(common.config.as_deref(), &root)?;
+        let extra = common.rules.as_deref().or(config.rules_dir.as_deref());
+        let detector = Detector::new(load_rules(extra)?)?;
+        let baseline = common.baseline.as_deref().map(Baseline::load).transpose()?;
+        Ok(Setup {
+            config,
+            baseline,
+            root,
+            detector,
+        })
+    }
+}
+
+/// What the filters after the scan dropped, for the summary line.
+#[derive(Debug, Default)]
+struct Suppressed {
+    baseline: usize,
+    allowed: usize,
+    excluded: usize,
+    own_files: usize,
+}
+
 fn cmd_scan(args: ScanArgs) -> Result<u8> {
-    let detector = Detector::new(load_rules(args.common.rules.as_deref())?)?;
+    let root = ScanRoot::for_paths(&args.paths).context("cannot read the working directory")?;
+    let setup = Setup::new(&args.common, root)?;
+    let detector = &setup.detector;
     let opts = ScanOptions {
         walk: WalkOptions {
             no_ignore: args.no_ignore,
@@ -55,21 +92,40 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         },
         ..ScanOptions::default()
     };
-    let outcome = scan::scan_paths(&detector, &args.paths, &opts);
-    finish(outcome, &args.common)
+    let outcome = scan::scan_paths(detector, &args.paths, &opts);
+    finish(outcome, &args.common, &setup)
 }
 
-/// Reports an outcome and returns the exit code.
-fn finish(mut outcome: Outcome, common: &CommonArgs) -> Result<u8> {
+/// Filters, reports an outcome and returns the exit code.
+fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8> {
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
+    let own_files: Vec<&Path> = common.baseline.iter().map(|p| p.as_path()).collect();
+    let filtered = setup.config.filter(
+        &mut outcome.findings,
+        &setup.root,
+        !common.no_allow,
+        &own_files,
+    );
+    if let Some(path) = &common.write_baseline {
+        baseline::write(path, &outcome.findings)?;
+    }
+    let suppressed = Suppressed {
+        baseline: setup
+            .baseline
+            .as_ref()
+            .map_or(0, |b| b.filter(&mut outcome.findings)),
+        allowed: filtered.allowed,
+        excluded: filtered.excluded,
+        own_files: filtered.own_files,
+    };
     if !common.show_secrets {
         outcome.findings.iter_mut().for_each(|f| f.redact());
     }
-    write_report(&outcome, common)?;
+    write_report(&outcome, common, setup)?;
     if !common.quiet {
-        eprintln!("{}", summary(&outcome));
+        eprintln!("{}", summary(&outcome, &suppressed));
     }
     Ok(if !outcome.findings.is_empty() {
         u8::try_from(common.exit_code).unwrap_or(1)
@@ -80,7 +136,7 @@ fn finish(mut outcome: Outcome, common: &CommonArgs) -> Result<u8> {
     })
 }
 
-fn write_report(outcome: &Outcome, common: &CommonArgs) -> Result<()> {
+fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result<()> {
     let (mut out, to_terminal): (Box<dyn Write>, bool) = match &common.output {
         Some(path) => (
             Box::new(BufWriter::new(File::create(path).with_context(|| {
@@ -98,12 +154,17 @@ fn write_report(outcome: &Outcome, common: &CommonArgs) -> Result<()> {
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
-    report::write(&mut out, &outcome.findings, common.format, Style { color })
+    let context = report::Context {
+        style: Style { color },
+        rules: setup.detector.rules(),
+        root: Some(&setup.root),
+    };
+    report::write(&mut out, &outcome.findings, common.format, &context)
         .and_then(|()| out.flush())
         .context("cannot write the report")
 }
 
-fn summary(outcome: &Outcome) -> String {
+fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
     let s = &outcome.stats;
     let mut line = format!(
         "keysweep: scanned {} file{} ({:.1} MB) in {:.2} s: {} finding{}",
@@ -118,6 +179,30 @@ fn summary(outcome: &Outcome) -> String {
         line.push_str(&format!(
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
             if ignored == 1 { "" } else { "s" }
+        ));
+    }
+    let mut dropped = Vec::new();
+    if suppressed.baseline > 0 {
+        dropped.push(format!("{} by baseline", suppressed.baseline));
+    }
+    if suppressed.allowed > 0 {
+        dropped.push(format!("{} by config allow-list", suppressed.allowed));
+    }
+    if suppressed.excluded > 0 {
+        dropped.push(format!("{} in excluded paths", suppressed.excluded));
+    }
+    if suppressed.own_files > 0 {
+        dropped.push(format!(
+            "{} key ID{} in keysweep's config or baseline",
+            suppressed.own_files,
+            if suppressed.own_files == 1 { "" } else { "s" }
+        ));
+    }
+    if !dropped.is_empty() {
+        line.push_str(&format!(
+            "; {} suppressed ({})",
+            suppressed.baseline + suppressed.allowed + suppressed.excluded + suppressed.own_files,
+            dropped.join(", ")
         ));
     }
     if !outcome.errors.is_empty() {

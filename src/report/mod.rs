@@ -1,11 +1,14 @@
 //! Reporters: each output format is one writer over the sorted findings.
 
 mod json;
+pub mod sarif;
 mod text;
 
 use std::io::{self, Write};
 
+use crate::config::ScanRoot;
 use crate::finding::Finding;
+use crate::rules::Rule;
 
 pub use text::Style;
 
@@ -18,6 +21,19 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, IDEs).
+    Sarif,
+}
+
+/// What reporters need besides the findings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// Presentation of the text report.
+    pub style: Style,
+    /// The rules in use (SARIF lists every one).
+    pub rules: &'a [Rule],
+    /// The scan root that SARIF locations are relative to (`None`: paths as found).
+    pub root: Option<&'a ScanRoot>,
 }
 
 /// Writes `findings` in `format`.
@@ -25,11 +41,12 @@ pub fn write(
     out: &mut dyn Write,
     findings: &[Finding],
     format: Format,
-    style: Style,
+    context: &Context<'_>,
 ) -> io::Result<()> {
     match format {
-        Format::Text => text::write(out, findings, style),
+        Format::Text => text::write(out, findings, context.style),
         Format::Json => json::write_array(out, findings),
         Format::Jsonl => json::write_lines(out, findings),
+        Format::Sarif => sarif::write(out, findings, context.rules, context.root),
     }
 }

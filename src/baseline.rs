@@ -1,0 +1,135 @@
+//! Baselines: an earlier JSON report whose findings are accepted, so a gate fails only on new
+//! ones.
+//!
+//! A finding is known when its fingerprint is in the baseline. Fingerprints hash what was
+//! found and the file it is in, not the line, so moving or re-indenting the text keeps them;
+//! changing the key makes a new finding. Fingerprints are computed before redaction, so a
+//! redacted report (the default) works as a baseline.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::finding::Finding;
+use crate::report::{self, Format};
+
+/// A baseline that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("{path}: cannot read baseline: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path}: not a keysweep JSON report (array or one object per line): {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: cannot write baseline: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// The one field a baseline needs of each finding; the rest of the report is ignored.
+#[derive(Debug, Deserialize)]
+struct Entry {
+    fingerprint: String,
+}
+
+/// The fingerprints of an earlier report.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    fingerprints: HashSet<String>,
+}
+
+impl Baseline {
+    /// Reads a JSON report (`--format json` or `jsonl`).
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Baseline::parse(&text).map_err(|message| BaselineError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses a report: a JSON array of findings, or one finding per line.
+    pub fn parse(text: &str) -> Result<Baseline, String> {
+        let entries: Vec<Entry> = if text.trim_start().starts_with('[') {
+            serde_json::from_str(text).map_err(|e| e.to_string())?
+        } else {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
+                .collect::<Result<_, _>>()?
+        };
+        Ok(Baseline {
+            fingerprints: entries
+                .into_iter()
+                .map(|e| e.fingerprint.to_ascii_lowercase())
+                .collect(),
+        })
+    }
+
+    /// Number of distinct fingerprints.
+    pub fn len(&self) -> usize {
+        self.fingerprints.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fingerprints.is_empty()
+    }
+
+    /// True when the baseline holds `finding`.
+    pub fn contains(&self, finding: &Finding) -> bool {
+        self.fingerprints
+            .contains(&finding.fingerprint.to_ascii_lowercase())
+    }
+
+    /// Drops the findings the baseline holds; returns how many.
+    pub fn filter(&self, findings: &mut Vec<Finding>) -> usize {
+        let before = findings.len();
+        findings.retain(|f| !self.contains(f));
+        before - findings.len()
+    }
+}
+
+/// Writes `findings` to `path` as a baseline: a JSON report with secrets always redacted.
+pub fn write(path: &Path, findings: &[Finding]) -> Result<(), BaselineError> {
+    let fail = |source| BaselineError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let redacted: Vec<Finding> = findings
+        .iter()
+        .cloned()
+        .map(|mut f| {
+            f.redact();
+            f
+        })
+        .collect();
+    let mut out = BufWriter::new(File::create(path).map_err(fail)?);
+    report::write(
+        &mut out,
+        &redacted,
+        Format::Json,
+        &report::Context::default(),
+    )
+    .and_then(|()| out.flush())
+    .map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_arrays_and_lines() {
+        let array = r#"[{"fingerprint": "00AA", "rule": "x"}, {"fingerprint": "11bb"}]"#;
+        assert_eq!(Baseline::parse(array).unwrap().len(), 2);
+        let lines = "{\"fingerprint\": \"00aa\"}\n\n{\"fingerprint\": \"22cc\"}\n";
+        assert_eq!(Baseline::parse(lines).unwrap().len(), 2);
+        assert!(Baseline::parse("[{\"rule\": \"x\"}]").is_err());
+        assert!(Baseline::parse("{\"fingerprint\": 1}").is_err());
+    }
+}

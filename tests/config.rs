@@ -1,0 +1,330 @@
+//! `.keysweep.toml`: errors that name the line, allow entries with reasons, excluded paths,
+//! the extra rules directory, discovery at the scan root, `--no-allow`.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use keysweep::config::Config;
+
+const KEY: &str = "AKIAR7VZ3MOXQ4JTLW2N";
+const SECRET: &str = "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";
+const OTHER_KEY: &str = "AKIAW4NZ7QK2XHR3MT5P";
+const LONE_KEY: &str = "AKIA5FJ3RQM2WZ7XK4TB";
+
+struct Run {
+    code: i32,
+    findings: Vec<Value>,
+    stderr: String,
+}
+
+fn run_in(cwd: &Path, args: &[&str]) -> Run {
+    let out = Command::cargo_bin("keysweep")
+        .unwrap()
+        .current_dir(cwd)
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        findings: serde_json::from_slice(&out.stdout).unwrap_or_default(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn pair(key: &str) -> String {
+    format!("aws_access_key_id = {key}\naws_secret_access_key = {SECRET}\n")
+}
+
+fn key_ids(run: &Run) -> Vec<&str> {
+    let mut ids: Vec<&str> = run
+        .findings
+        .iter()
+        .map(|f| f["key_id"].as_str().unwrap_or(""))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// A repository with a key pair in `app/.env` and a lone key ID in `vendor/lib/x.js`.
+fn repo(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "app/.env", &pair(KEY));
+    write(
+        dir.path(),
+        "vendor/lib/x.js",
+        &format!("var k = '{LONE_KEY}';\n"),
+    );
+    write(dir.path(), ".keysweep.toml", config);
+    dir
+}
+
+/// Asserts a usage error (exit 2) naming the config file, `line` and every word of `words`.
+fn assert_config_error(config: &str, line: usize, words: &[&str]) {
+    let dir = repo(config);
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(".keysweep.toml:{line}:")),
+        "expected line {line}: {}",
+        run.stderr
+    );
+    for word in words {
+        assert!(
+            run.stderr.contains(word),
+            "expected {word:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(run.findings.is_empty());
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_line() {
+    assert_config_error(
+        "my_accounts = [\"123456789012\"]\n\n[scan]\nexclud = [\"vendor\"]\n",
+        4,
+        &["unknown field `exclud`", "exclude"],
+    );
+    assert_config_error("verbose = true\n", 1, &["unknown field `verbose`"]);
+    assert_config_error(
+        &format!("[[allow]]\nkey_id = \"{KEY}\"\nreason = \"ok\"\n\n[[allow]]\nkey_id = \"{KEY}\"\nresaon = \"typo\"\n"),
+        7,
+        &["unknown field `resaon`"],
+    );
+    assert_config_error("[scan]\nmax_ratio = \"high\"\n", 2, &["expected f64"]);
+}
+
+#[test]
+fn bad_globs_are_errors_with_their_line() {
+    assert_config_error(
+        "[scan]\nexclude = [\n  \"vendor\",\n  \"src/[abc\",\n]\n",
+        4,
+        &["invalid `exclude` glob", "src/[abc"],
+    );
+    assert_config_error(
+        &format!("\n[[allow]]\nkey_id = \"{KEY}\"\npath = \"a/{{b\"\nreason = \"x\"\n"),
+        4,
+        &["invalid `path` glob"],
+    );
+}
+
+#[test]
+fn allow_entries_need_a_reason_and_a_target() {
+    assert_config_error(
+        &format!("[[allow]]\nkey_id = \"{KEY}\"\nreason = \"ok\"\n\n[[allow]]\nkey_id = \"{OTHER_KEY}\"\n"),
+        5,
+        &["missing field `reason`"],
+    );
+    assert_config_error(
+        &format!("[[allow]]\nkey_id = \"{KEY}\"\nreason = \"  \"\n"),
+        3,
+        &["`reason` may not be empty"],
+    );
+    assert_config_error(
+        "\n[[allow]]\nreason = \"everything\"\n",
+        2,
+        &["needs `key_id`, `fingerprint` or `path`"],
+    );
+    assert_config_error(
+        "[[allow]]\nkey_id = \"akia-something\"\nreason = \"x\"\n",
+        2,
+        &["not an access key ID"],
+    );
+    assert_config_error(
+        "[[allow]]\nfingerprint = \"xyz\"\nreason = \"x\"\n",
+        2,
+        &["not a finding fingerprint"],
+    );
+    assert_config_error(
+        "my_accounts = [\n  \"123456789012\",\n  \"1234\",\n]\n",
+        3,
+        &["not a 12-digit AWS account ID"],
+    );
+}
+
+#[test]
+fn allow_by_key_id_is_counted_and_no_allow_brings_it_back() {
+    let dir = repo(&format!(
+        "[[allow]]\nkey_id = \"{KEY}\"\nreason = \"deactivated 2026-01-12\"\n"
+    ));
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(key_ids(&run), [LONE_KEY]);
+    assert!(
+        run.stderr.contains("1 by config allow-list"),
+        "{}",
+        run.stderr
+    );
+    let audit = run_in(dir.path(), &["--no-allow", "."]);
+    assert_eq!(key_ids(&audit), [LONE_KEY, KEY]);
+    assert!(!audit.stderr.contains("allow-list"), "{}", audit.stderr);
+}
+
+#[test]
+fn allow_by_fingerprint_and_by_path_and_key() {
+    let first = run_in(repo("").path(), &["."]);
+    let fingerprint = first.findings.iter().find(|f| f["key_id"] == KEY).unwrap()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let dir = repo(&format!(
+        "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"test fixture\"\n"
+    ));
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(key_ids(&run), [LONE_KEY]);
+
+    // path + key_id: both must match.
+    let dir = repo(&format!(
+        "[[allow]]\npath = \"vendor/**\"\nkey_id = \"{LONE_KEY}\"\nreason = \"revoked\"\n\n[[allow]]\npath = \"vendor/**\"\nkey_id = \"{KEY}\"\nreason = \"not in vendor\"\n"
+    ));
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(key_ids(&run), [KEY]);
+    assert!(
+        run.stderr
+            .contains("(1 by config allow-list, 2 key IDs in keysweep's config"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn excluded_paths_are_dropped_and_counted() {
+    let dir = repo("[scan]\nexclude = [\"vendor\"]\n");
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(run.code, 1);
+    assert_eq!(key_ids(&run), [KEY]);
+    assert!(run.stderr.contains("1 in excluded paths"), "{}", run.stderr);
+    // --no-allow does not undo exclusions.
+    let run = run_in(dir.path(), &["--no-allow", "."]);
+    assert_eq!(key_ids(&run), [KEY]);
+
+    let dir = repo("[scan]\nexclude = [\"*.env\", \"vendor/lib/*.js\"]\n");
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(run.code, 0, "{:?}", run.findings);
+    assert!(run.stderr.contains("2 in excluded paths"), "{}", run.stderr);
+}
+
+#[test]
+fn config_is_found_at_the_scan_root_or_given_with_config() {
+    let dir = repo("[scan]\nexclude = [\"vendor\"]\n");
+    let outside = tempfile::tempdir().unwrap();
+    // From elsewhere, naming the root: its .keysweep.toml applies.
+    let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
+    assert_eq!(key_ids(&run), [KEY]);
+    // Scanning a single file: the working directory's config applies, not the file's.
+    let run = run_in(
+        outside.path(),
+        &[dir.path().join("vendor/lib/x.js").to_str().unwrap()],
+    );
+    assert_eq!(key_ids(&run), [LONE_KEY]);
+    // --config replaces discovery.
+    let other = outside.path().join("strict.toml");
+    std::fs::write(&other, "[scan]\nexclude = [\"app\"]\n").unwrap();
+    let run = run_in(
+        outside.path(),
+        &[
+            "--config",
+            other.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(key_ids(&run), [LONE_KEY]);
+    // A named config that does not exist is an error.
+    let run = run_in(outside.path(), &["--config", "nope.toml", "."]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("nope.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn rules_dir_adds_rules_relative_to_the_config_file() {
+    let dir = repo("[scan]\nrules_dir = \"ci/rules\"\n");
+    write(
+        dir.path(),
+        "ci/rules/corp.toml",
+        r#"
+[[rule]]
+id = "corp-deploy-key"
+name = "Corp deploy key"
+keywords = ["DEPLOYKEY"]
+pattern = 'DEPLOYKEY:(?P<key_id>AKIA[A-Z2-7]{16})'
+specificity = 5
+examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
+"#,
+    );
+    write(
+        dir.path(),
+        "build.sh",
+        &format!("# DEPLOYKEY:{OTHER_KEY}\n"),
+    );
+    let outside = tempfile::tempdir().unwrap();
+    let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
+    let custom = run
+        .findings
+        .iter()
+        .find(|f| f["key_id"] == OTHER_KEY)
+        .unwrap();
+    assert_eq!(custom["rule"], "corp-deploy-key");
+    // A broken rules_dir is reported.
+    let dir = repo("[scan]\nrules_dir = \"missing\"\n");
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("missing"), "{}", run.stderr);
+}
+
+#[test]
+fn key_ids_named_in_the_config_are_not_findings() {
+    // The allow-list names the key ID it accepts; that mention is not a leak.
+    let dir = repo(&format!(
+        "[[allow]]\nkey_id = \"{LONE_KEY}\"\nreason = \"revoked\"\n"
+    ));
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(key_ids(&run), [KEY]);
+    assert!(
+        run.stderr
+            .contains("1 key ID in keysweep's config or baseline"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_setting_is_parsed() {
+    let text = format!(
+        r#"my_accounts = ["123456789012", "210987654321"]
+
+[scan]
+exclude = ["vendor", "docs/**"]
+rules_dir = "rules"
+max_archive_bytes = 268435456
+max_ratio = 100
+archive_depth = 3
+
+[[allow]]
+key_id = "{KEY}"
+path = "tests/**"
+reason = "fixture"
+"#
+    );
+    let config = Config::parse(&text, Path::new("/repo/.keysweep.toml")).unwrap();
+    assert_eq!(config.my_accounts, ["123456789012", "210987654321"]);
+    assert_eq!(config.exclude, ["vendor", "docs/**"]);
+    assert_eq!(config.rules_dir.as_deref(), Some(Path::new("/repo/rules")));
+    assert_eq!(config.archive.max_archive_bytes, Some(268_435_456));
+    assert_eq!(config.archive.max_ratio, Some(100.0));
+    assert_eq!(config.archive.archive_depth, Some(3));
+    assert_eq!(config.allow.len(), 1);
+    assert_eq!(config.allow[0].line, 10);
+    assert_eq!(config.allow[0].reason, "fixture");
+    assert!(config.is_excluded("vendor/a/b.js"));
+    assert!(config.is_excluded("docs/x.md"));
+    assert!(!config.is_excluded("src/docs.rs"));
+}
