@@ -9,6 +9,8 @@ pub mod cli;
 pub mod detect;
 pub mod finding;
 pub mod input;
+pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod verify;
