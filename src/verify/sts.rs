@@ -145,29 +145,52 @@ pub(super) async fn caller_identity(client: &aws_sdk_sts::Client) -> Result<Iden
     })
 }
 
-fn classify<E, R>(err: SdkError<E, R>) -> CallError
+fn classify<E>(err: SdkError<E>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
-    if let Some(code) = err.code() {
-        let message = err.message().unwrap_or("").to_string();
-        if REJECTED_CODES.contains(&code) {
-            return CallError::Rejected {
-                code: code.to_string(),
-                message,
-            };
+    // The SDK parses the standard `<ErrorResponse><Error><Code>` body; fall back to the raw
+    // body for servers that nest it differently (moto writes `<Errors><Error>`).
+    let raw = err.raw_response();
+    let body = raw
+        .and_then(|r| r.body().bytes())
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let code = err
+        .code()
+        .map(str::to_string)
+        .or_else(|| xml_text(&body, "Code"));
+    if let Some(code) = code {
+        let message = err
+            .message()
+            .map(str::to_string)
+            .or_else(|| xml_text(&body, "Message"))
+            .unwrap_or_default();
+        if REJECTED_CODES.contains(&code.as_str()) {
+            return CallError::Rejected { code, message };
         }
         return CallError::Failed(if message.is_empty() {
-            code.to_string()
+            code
         } else {
             format!("{code}: {message}")
         });
+    }
+    if let Some(status) = raw.map(|r| r.status().as_u16()) {
+        return CallError::Failed(format!("HTTP {status} without an error code"));
     }
     CallError::Failed(match &err {
         SdkError::TimeoutError(_) => "timed out".to_string(),
         _ => error_chain(&err),
     })
+}
+
+/// The text of the first `<tag>…</tag>` in `xml`.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    let text = xml[start..end].trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// `outer: inner: innermost`, each message once.
@@ -182,4 +205,26 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_text_finds_nested_codes() {
+        let moto = "<ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code>\
+                    <Message>The security token included in the request is invalid.</Message>\
+                    </Error></Errors></ErrorResponse>";
+        assert_eq!(
+            xml_text(moto, "Code").as_deref(),
+            Some("InvalidClientTokenId")
+        );
+        assert_eq!(
+            xml_text(moto, "Message").as_deref(),
+            Some("The security token included in the request is invalid.")
+        );
+        assert_eq!(xml_text("<Code></Code>", "Code"), None);
+        assert_eq!(xml_text("<html>500</html>", "Code"), None);
+    }
 }
