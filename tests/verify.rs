@@ -90,7 +90,14 @@ fn offline_decoding_canary_flag_and_remediation_on_every_scan() {
     assert_eq!(status(pair), "not_checked");
     let steps = pair["remediation"].as_array().expect("remediation");
     let names: Vec<&str> = steps.iter().filter_map(|s| s["step"].as_str()).collect();
-    for wanted in ["identify", "deactivate", "investigate", "rotate", "delete", "harden"] {
+    for wanted in [
+        "identify",
+        "deactivate",
+        "investigate",
+        "rotate",
+        "delete",
+        "harden",
+    ] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
     let investigate = steps
@@ -99,7 +106,9 @@ fn offline_decoding_canary_flag_and_remediation_on_every_scan() {
         .and_then(|s| s["command"].as_str())
         .unwrap_or("");
     assert!(
-        investigate.contains(&format!("AttributeValue={KEY} --start-time 2024-05-01T12:00:00Z")),
+        investigate.contains(&format!(
+            "AttributeValue={KEY} --start-time 2024-05-01T12:00:00Z"
+        )),
         "{investigate}"
     );
     // The user is unknown: a placeholder, and a step that finds it.
@@ -130,8 +139,7 @@ fn live_and_owner_against_moto() {
     });
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("uses the found secrets")
-            && run.stderr.contains("CloudTrail event"),
+        run.stderr.contains("uses the found secrets") && run.stderr.contains("CloudTrail event"),
         "no warning: {}",
         run.stderr
     );
@@ -166,7 +174,12 @@ fn live_and_owner_against_moto() {
 
     let run = scan(
         dir.path(),
-        &["--verify", "owner", "--my-accounts", "111111111111,222222222222"],
+        &[
+            "--verify",
+            "owner",
+            "--my-accounts",
+            "111111111111,222222222222",
+        ],
         |cmd| {
             moto.env(cmd);
         },
@@ -177,7 +190,12 @@ fn live_and_owner_against_moto() {
         .is_some_and(|m| m.contains("111111111111")));
     let run = scan(
         dir.path(),
-        &["--verify", "owner", "--my-accounts", "111111111111,123456789012"],
+        &[
+            "--verify",
+            "owner",
+            "--my-accounts",
+            "111111111111,123456789012",
+        ],
         |cmd| {
             moto.env(cmd);
         },
@@ -239,12 +257,20 @@ fn live_with_moto_authentication_rejects_bad_and_deleted_keys() {
     let admin = moto.aws(&["iam", "create-access-key", "--user-name", "admin"]);
     let (ak, asec) = (
         admin["AccessKey"]["AccessKeyId"].as_str().expect("key"),
-        admin["AccessKey"]["SecretAccessKey"].as_str().expect("secret"),
+        admin["AccessKey"]["SecretAccessKey"]
+            .as_str()
+            .expect("secret"),
     );
     moto.aws_as(ak, asec, &["iam", "create-user", "--user-name", "carol"]);
-    let carol = moto.aws_as(ak, asec, &["iam", "create-access-key", "--user-name", "carol"]);
+    let carol = moto.aws_as(
+        ak,
+        asec,
+        &["iam", "create-access-key", "--user-name", "carol"],
+    );
     let key = carol["AccessKey"]["AccessKeyId"].as_str().expect("key");
-    let secret = carol["AccessKey"]["SecretAccessKey"].as_str().expect("secret");
+    let secret = carol["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .expect("secret");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let good = tempfile::tempdir().expect("tempdir");
@@ -354,7 +380,9 @@ fn canary_keys_are_never_verified_live() {
     assert!(run.stderr.contains("0 STS requests"), "{}", run.stderr);
     // Its remediation does not tell anyone to use the key.
     let steps = f["remediation"].as_array().expect("steps");
-    assert!(steps.iter().all(|s| s["step"] == "identify" || s["step"] == "notify"));
+    assert!(steps
+        .iter()
+        .all(|s| s["step"] == "identify" || s["step"] == "notify"));
 }
 
 #[test]

@@ -70,9 +70,7 @@ impl Moto {
         let mut child = cmd.spawn().expect("start moto_server");
         // Drain moto's request log so it never blocks on a full pipe.
         if let Some(stderr) = child.stderr.take() {
-            std::thread::spawn(move || {
-                for _ in BufReader::new(stderr).lines() {}
-            });
+            std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
         }
         let moto = Moto {
             child,
