@@ -1126,11 +1126,15 @@ case "${{1:-}}" in
 esac
 command -v aws >/dev/null 2>&1 || {{ echo "keysweep playbook: the aws CLI is not installed" >&2; exit 2; }}
 SOFT_FAILURES=0
-USER_NAME="${{USER_NAME:-}}"
-ROLE_NAME="${{ROLE_NAME:-}}"
-ACCESS_KEY_ID="${{ACCESS_KEY_ID:-}}"
+# Names a step looks up (or you set beforehand) hold for one key: reset at each key.
+INIT_USER_NAME="${{USER_NAME:-}}"
+INIT_ROLE_NAME="${{ROLE_NAME:-}}"
+INIT_ACCESS_KEY_ID="${{ACCESS_KEY_ID:-}}"
 
-key() {{ printf '\n==================== %s\n%s\n' "$1" "$2"; }}
+key() {{
+  USER_NAME="$INIT_USER_NAME"; ROLE_NAME="$INIT_ROLE_NAME"; ACCESS_KEY_ID="$INIT_ACCESS_KEY_ID"
+  printf '\n==================== %s\n%s\n' "$1" "$2"
+}}
 say() {{ printf '\n--- [%s] %s\n' "$1" "$2"; }}
 show() {{ printf '+ %s\n' "$1"; }}
 dry() {{ echo {m_dry}; }}
