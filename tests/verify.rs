@@ -340,6 +340,32 @@ fn dead_endpoint_is_an_error_and_findings_still_exit_1() {
     let dir = tempfile::tempdir().expect("tempdir");
     plant(dir.path(), "credentials", KEY, SECRET);
     let endpoint = dead_endpoint();
+
+    // One request per distinct key: the same pair in two files is checked once.
+    let copies = tempfile::tempdir().expect("tempdir");
+    plant(copies.path(), "a.ini", KEY, SECRET);
+    plant(copies.path(), "b.ini", KEY, SECRET);
+    for mode in ["live", "owner"] {
+        let run = scan(
+            copies.path(),
+            &["--verify", mode, "--my-accounts", "210987654321"],
+            |cmd| {
+                isolate(cmd, copies.path())
+                    .env("AWS_ENDPOINT_URL", &endpoint)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing");
+            },
+        );
+        assert_eq!(run.findings.len(), 2, "{mode}: {}", run.stderr);
+        assert!(run.findings.iter().all(|f| status(f) == "error"));
+        assert!(
+            run.stderr
+                .contains("1 distinct key checked with 1 STS request: 1 error"),
+            "{mode}: {}",
+            run.stderr
+        );
+    }
+
     for mode in ["live", "owner"] {
         let run = scan(dir.path(), &["--verify", mode], |cmd| {
             isolate(cmd, dir.path())
