@@ -176,8 +176,9 @@ pub fn verify(findings: &mut [Finding], opts: &Options) -> Result<Summary, Verif
     Ok(summary)
 }
 
-/// Runs `call` on every item, at most `concurrency` at a time; results in input order.
-async fn bounded<T, R, F, Fut>(items: Vec<T>, concurrency: usize, call: F) -> Vec<R>
+/// Runs `call` on every item, at most `concurrency` at a time; results in input order (`None`
+/// for a task that did not finish, which only a panic inside it can cause).
+async fn bounded<T, R, F, Fut>(items: Vec<T>, concurrency: usize, call: F) -> Vec<Option<R>>
 where
     T: Send + 'static,
     R: Send + 'static,
@@ -201,8 +202,10 @@ where
             out[i] = Some(r);
         }
     }
-    out.into_iter().flatten().collect()
+    out
 }
+
+const TASK_LOST: &str = "internal error: the verification task stopped";
 
 async fn verify_owner(
     findings: &mut [Finding],
@@ -238,8 +241,20 @@ async fn verify_owner(
         async move { sts::access_key_info(&client, &key).await }
     })
     .await;
-    let results: BTreeMap<String, Result<String, CallError>> =
-        keys.into_iter().zip(answers).collect();
+    let results: BTreeMap<String, Result<String, CallError>> = keys
+        .into_iter()
+        .zip(answers)
+        .map(|(k, a)| {
+            (
+                k,
+                a.unwrap_or_else(|| Err(CallError::Failed(TASK_LOST.into()))),
+            )
+        })
+        .collect();
+    for finding in findings.iter_mut().filter(|f| f.key_id.is_none()) {
+        finding.verification.message =
+            Some("no key ID found with this secret: nothing to look up".to_string());
+    }
     for (key, result) in &results {
         let status = match result {
             Ok(account) if mine.contains(account) => VerificationStatus::Owned,
@@ -343,7 +358,11 @@ async fn verify_live(
         async move { check_key(&config, &key, candidates).await }
     })
     .await;
-    let results: BTreeMap<String, Vec<Attempt>> = keys.into_iter().zip(answers).collect();
+    let results: BTreeMap<String, Vec<Attempt>> = keys
+        .into_iter()
+        .zip(answers)
+        .map(|(k, a)| (k, a.unwrap_or_default()))
+        .collect();
 
     let mut key_status: BTreeMap<String, VerificationStatus> = BTreeMap::new();
     for finding in findings.iter_mut() {
@@ -381,7 +400,11 @@ async fn verify_live(
                 })
                 .or_else(|| tried.first())
         });
-        let Some((_, result)) = chosen else { continue };
+        let Some((_, result)) = chosen else {
+            finding.verification.status = VerificationStatus::Error;
+            finding.verification.message = Some(TASK_LOST.to_string());
+            continue;
+        };
         apply_live(finding, result);
         let status = finding.verification.status;
         key_status
