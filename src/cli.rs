@@ -21,6 +21,8 @@ pub enum Command {
     /// List the detection rules, or check a rules directory against its own examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Turn a JSON report (file, or "-" for stdin) into a response playbook, one section per key.
+    Remediate(RemediateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +80,43 @@ pub struct CommonArgs {
     /// Ignore allow-lists (the config's [[allow]] entries), for audits.
     #[arg(long)]
     pub no_allow: bool,
+    /// Check the found keys over the network with AWS STS (off by default): "owner" asks
+    /// GetAccessKeyInfo with your own AWS credentials (never sends the found secret); "live"
+    /// signs GetCallerIdentity with each found key pair (uses the secret and leaves a
+    /// CloudTrail event in the owner's account).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub verify: Option<crate::verify::Mode>,
+    /// Your AWS account IDs (comma-separated, 12 digits each): keys of these accounts are
+    /// "owned", others "foreign" (default: the account of your own AWS credentials).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account_id)]
+    pub my_accounts: Vec<String>,
+}
+
+/// A 12-digit AWS account ID.
+fn parse_account_id(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a 12-digit AWS account ID"))
+    }
+}
+
+/// Options of `keysweep remediate`.
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// A keysweep JSON or JSON Lines report (`scan --format json`); "-" or none reads stdin.
+    pub report: Option<PathBuf>,
+    /// Playbook format: a Markdown checklist, or a bash script whose changes run only with
+    /// `--execute`.
+    #[arg(long, value_enum, default_value_t = crate::remediate::PlaybookFormat::Md)]
+    pub format: crate::remediate::PlaybookFormat,
+    /// Language of the explanations (commands are the same in every language).
+    #[arg(long, value_enum, default_value_t = crate::remediate::Lang::En)]
+    pub lang: crate::remediate::Lang,
+    /// Write the playbook to FILE instead of stdout (an sh playbook is made executable).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

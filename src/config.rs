@@ -116,12 +116,12 @@ impl AllowEntry {
     pub fn matches(&self, finding: &Finding, rel_path: &str) -> bool {
         self.key_id
             .as_ref()
-            .map_or(true, |k| finding.key_id.as_ref() == Some(k))
+            .is_none_or(|k| finding.key_id.as_ref() == Some(k))
             && self
                 .fingerprint
                 .as_ref()
-                .map_or(true, |fp| fp.eq_ignore_ascii_case(&finding.fingerprint))
-            && self.matcher.as_ref().map_or(true, |m| m.matches(rel_path))
+                .is_none_or(|fp| fp.eq_ignore_ascii_case(&finding.fingerprint))
+            && self.matcher.as_ref().is_none_or(|m| m.matches(rel_path))
     }
 }
 

@@ -11,6 +11,8 @@ pub mod config;
 pub mod detect;
 pub mod finding;
 pub mod input;
+pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod verify;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use keysweep::baseline::{self, Baseline};
-use keysweep::cli::{Cli, ColorChoice, Command, CommonArgs, RulesCommand, ScanArgs};
+use keysweep::cli::{Cli, ColorChoice, Command, CommonArgs, RemediateArgs, RulesCommand, ScanArgs};
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
 use keysweep::input::fs::WalkOptions;
@@ -34,6 +34,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Scan(args) => cmd_scan(args),
         Command::Rules(RulesCommand::List { rules }) => cmd_rules_list(rules.as_deref()),
         Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
+        Command::Remediate(args) => cmd_remediate(args),
     }
 }
 
@@ -120,6 +121,7 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
         excluded: filtered.excluded,
         own_files: filtered.own_files,
     };
+    respond(&mut outcome.findings, common, &setup.config)?;
     if !common.show_secrets {
         outcome.findings.iter_mut().for_each(|f| f.redact());
     }
@@ -134,6 +136,90 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
     } else {
         0
     })
+}
+
+/// Whose keys, are they live (`--verify`), and how to shut them down: annotates findings that
+/// still hold their full secrets, before redaction.
+/// `--my-accounts` wins over the config's `my_accounts`.
+fn respond(
+    findings: &mut [keysweep::finding::Finding],
+    common: &CommonArgs,
+    config: &Config,
+) -> Result<()> {
+    use keysweep::verify;
+    verify::annotate_offline(findings);
+    if let Some(mode) = common.verify.filter(|_| !findings.is_empty()) {
+        if mode == verify::Mode::Live {
+            eprintln!(
+                "keysweep: warning: --verify live signs STS GetCallerIdentity with each found \
+                 key pair: it uses the found secrets and leaves a CloudTrail event in the \
+                 owners' accounts"
+            );
+        }
+        let accounts = if common.my_accounts.is_empty() {
+            config.my_accounts.clone()
+        } else {
+            common.my_accounts.clone()
+        };
+        let opts = verify::Options::new(mode, accounts);
+        let summary = verify::verify(findings, &opts)?;
+        if !common.quiet {
+            eprintln!("keysweep: verify {}: {summary}", verify::mode_name(mode));
+        }
+    }
+    keysweep::remediate::attach(findings, std::time::SystemTime::now());
+    Ok(())
+}
+
+fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
+    use keysweep::remediate::{self, PlaybookFormat};
+    let (name, text) = match args
+        .report
+        .as_deref()
+        .filter(|p| !keysweep::input::fs::is_stdin(p))
+    {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read report {}", path.display()))?,
+        ),
+        None => {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut io::stdin().lock(), &mut text)
+                .context("cannot read the report from stdin")?;
+            ("<stdin>".to_string(), text)
+        }
+    };
+    let findings =
+        remediate::read_report(&text).with_context(|| format!("{name}: cannot read the report"))?;
+    let now = std::time::SystemTime::now();
+    let groups = remediate::group(&findings, args.lang, now);
+    let playbook = match args.format {
+        PlaybookFormat::Md => remediate::markdown(&groups, args.lang, now),
+        PlaybookFormat::Sh => remediate::shell(&groups, args.lang, now),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, playbook)
+                .with_context(|| format!("cannot write playbook {}", path.display()))?;
+            #[cfg(unix)]
+            if args.format == PlaybookFormat::Sh {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+                    .with_context(|| format!("cannot make {} executable", path.display()))?;
+            }
+        }
+        None => io::stdout()
+            .lock()
+            .write_all(playbook.as_bytes())
+            .context("cannot write the playbook")?,
+    }
+    eprintln!(
+        "keysweep: playbook for {} key(s) from {} finding(s) in {name}",
+        groups.len(),
+        findings.len()
+    );
+    Ok(0)
 }
 
 fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result<()> {

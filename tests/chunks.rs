@@ -183,7 +183,7 @@ fn border_targets(len: usize, gap: usize) -> Vec<usize> {
             let before = picked.range(..=border).next_back();
             let after = picked.range(border..).next();
             let free = before.map_or(border >= gap, |&p| border >= p + gap)
-                && after.map_or(true, |&p| p >= border + gap);
+                && after.is_none_or(|&p| p >= border + gap);
             if free {
                 picked.insert(border);
             }
