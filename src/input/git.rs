@@ -1018,6 +1018,8 @@ fn scan_range(
         .map_err(git(format!("cannot walk to {base}")))?;
 
     let mut catalog = Catalog::default();
+    // Blobs that existed before the range: replaced or deleted by a range commit without
+    // having been written by an earlier one.
     let mut old_ids = HashSet::new();
     for id in walk {
         let id = id.map_err(git("cannot walk the range"))?;
@@ -1027,16 +1029,17 @@ fn scan_range(
         let index = catalog.add_commit(id);
         let CommitChanges { new, old } = commit_changes(repo, &commit)
             .map_err(git(format!("cannot compare commit {id} with its parents")))?;
+        old_ids.extend(old.into_iter().filter(|b| !catalog.blobs.contains_key(b)));
         for (path, blob) in new {
-            catalog.add_blob(blob, &path, Some(index));
+            // A blob that existed before and is written again (a rename) is not new.
+            if !old_ids.contains(&blob) {
+                catalog.add_blob(blob, &path, Some(index));
+            }
         }
-        old_ids.extend(old);
     }
     if catalog.commits.is_empty() {
         warnings.push(format!("the range {base}..{head} holds no commit"));
     }
-    // A blob the range both wrote and replaced is new, not old.
-    old_ids.retain(|id| !catalog.blobs.contains_key(id));
     let new_ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
     let jobs = jobs_in_pack_order(repo, &catalog, &new_ids);
     let scanned = scan_blobs(detector, repo.path(), &jobs, threads);
