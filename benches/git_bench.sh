@@ -181,8 +181,8 @@ W="$WORK/wide"
 rm -rf "$W" && git init -q -b main "$W"
 gen_wide | git -C "$W" fast-import --quiet
 git -C "$W" reset -q --hard main
-printf 'aws_access_key_id = AKIAUJZDEGXDNCF32EPF\n' >> "$W/d3/s70/f3500.rs"
-git -C "$W" add d3/s70/f3500.rs
+printf 'aws_access_key_id = AKIAUJZDEGXDNCF32EPF\n' >> "$W/d7/s70/f3500.rs"
+git -C "$W" add d7/s70/f3500.rs
 echo
 echo "== --staged: $(git -C "$W" ls-files | wc -l) files, 1 staged"
 wall "cd $W && $KS git --staged --quiet --exit-code 0 > /dev/null"

@@ -18,6 +18,8 @@ const KEY_C: &str = "AKIAOA7LQSAJ2XUID5ZZ";
 const SECRET_C: &str = "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";
 const KEY_D: &str = "AKIA6KBNXJBTFQXKWOVO";
 const SECRET_D: &str = "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";
+const KEY_E: &str = "AKIAOGFQRCLRI3QZJ7UF";
+const SECRET_E: &str = "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";
 
 /// An ini snippet holding a key pair.
 fn creds(key: &str, secret: &str) -> String {
@@ -226,9 +228,15 @@ fn every_kind_of_ref_is_scanned() {
     repo.write("README.md", "hello again\n");
     repo.git(&["stash", "-q"]);
 
+    // A key in a blob that only a lightweight tag names (no commit holds it).
+    fs::write(repo.home().join("tagged-blob.ini"), creds(KEY_E, SECRET_E)).unwrap();
+    let blob = repo.git(&["hash-object", "-w", "../tagged-blob.ini"]);
+    repo.git(&["tag", "blob-tag", &blob]);
+
     let run = repo.keysweep(&[]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert_eq!(run.key_ids(), sorted(&[KEY_A, KEY_B, KEY_C, KEY_D]));
+    assert_eq!(run.key_ids(), sorted(&[KEY_A, KEY_B, KEY_C, KEY_D, KEY_E]));
+    assert_eq!(run.one(KEY_E)["location"]["path"], "refs/tags/blob-tag");
     assert_eq!(run.one(KEY_A)["location"]["commit"], on_branch.as_str());
     assert_eq!(run.one(KEY_A)["location"]["present_at_head"], false);
     assert_eq!(run.one(KEY_B)["location"]["commit"], tagged.as_str());
