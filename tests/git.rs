@@ -529,6 +529,38 @@ fn packed_history_is_scanned_like_loose_history() {
     assert_eq!(packed.code, Some(1), "{}", packed.stderr);
     assert_eq!(loose.findings, packed.findings);
     assert_eq!(packed.key_ids(), sorted(&[KEY_A]));
+    // Every distinct blob is scanned once, though the key's file sits in 8 commits.
+    let objects = repo.git(&["rev-list", "--objects", "--all"]);
+    let ids: Vec<&str> = objects
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let types = Process::new("git")
+        .args(["cat-file", "--batch-check=%(objecttype)"])
+        .current_dir(&repo.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(ids.join("\n").as_bytes())?;
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .unwrap();
+    let blobs = String::from_utf8_lossy(&types.stdout)
+        .lines()
+        .filter(|t| *t == "blob")
+        .count();
+    assert!(blobs >= 30, "{blobs}");
+    for run in [&loose, &packed] {
+        assert!(
+            run.stderr.contains(&format!("scanned {blobs} files")),
+            "{blobs} distinct blobs: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
