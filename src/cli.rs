@@ -18,6 +18,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories ("-" reads stdin) for AWS credentials.
     Scan(ScanArgs),
+    /// Scan a git repository: the whole history (every blob once), a range (the pull-request
+    /// gate) or the staged changes (the pre-commit hook).
+    Git(GitArgs),
     /// List the detection rules, or check a rules directory against its own examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -36,6 +39,30 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories (loops are reported, not followed).
     #[arg(short = 'L', long)]
     pub follow: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository: its work tree (or any directory inside it) or its git directory.
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Only what the commits in BASE..HEAD wrote; a credential BASE already held is not
+    /// reported (the pull-request gate).
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since_commit", "staged", "all_objects"])]
+    pub range: Option<String>,
+    /// Same as --range SHA..HEAD.
+    #[arg(long, value_name = "SHA", conflicts_with_all = ["staged", "all_objects"])]
+    pub since_commit: Option<String>,
+    /// Only the lines `git commit` would add now (the index against HEAD): the pre-commit
+    /// hook.
+    #[arg(long, conflicts_with = "all_objects")]
+    pub staged: bool,
+    /// Also scan objects no ref reaches (dangling commits and blobs, e.g. left by a force
+    /// push or a reset, until git's garbage collection removes them).
+    #[arg(long)]
+    pub all_objects: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -5,6 +5,7 @@
 //! [`finding`] (located, fingerprinted findings) -> [`report`] (text, JSON, JSONL).
 //! [`rules`] holds the detection rules as data; [`scan`] wires the stages for one run.
 
+pub mod allow;
 pub mod baseline;
 pub mod cli;
 pub mod config;

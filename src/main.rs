@@ -10,10 +10,13 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use keysweep::baseline::{self, Baseline};
-use keysweep::cli::{Cli, ColorChoice, Command, CommonArgs, RemediateArgs, RulesCommand, ScanArgs};
+use keysweep::cli::{
+    Cli, ColorChoice, Command, CommonArgs, GitArgs, RemediateArgs, RulesCommand, ScanArgs,
+};
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
 use keysweep::input::fs::WalkOptions;
+use keysweep::input::git::{self, GitOptions, Selection};
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
 use keysweep::scan::{self, Outcome, ScanOptions};
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => cmd_scan(args),
+        Command::Git(args) => cmd_git(args),
         Command::Rules(RulesCommand::List { rules }) => cmd_rules_list(rules.as_deref()),
         Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
         Command::Remediate(args) => cmd_remediate(args),
@@ -95,6 +99,35 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
     };
     let outcome = scan::scan_paths(detector, &args.paths, &opts);
     finish(outcome, &args.common, &setup)
+}
+
+fn cmd_git(args: GitArgs) -> Result<u8> {
+    let selection = if args.staged {
+        Selection::Staged
+    } else if let Some(range) = &args.range {
+        let (base, head) = git::parse_range(range)?;
+        Selection::Range { base, head }
+    } else if let Some(base) = &args.since_commit {
+        Selection::Range {
+            base: base.clone(),
+            head: "HEAD".into(),
+        }
+    } else {
+        Selection::History {
+            all_objects: args.all_objects,
+        }
+    };
+    let root = ScanRoot::repository(&args.repo).context("cannot read the working directory")?;
+    let setup = Setup::new(&args.common, root)?;
+    let opts = GitOptions {
+        selection,
+        threads: args.common.threads,
+    };
+    let scanned = git::scan(&setup.detector, &args.repo, &opts)?;
+    for warning in &scanned.warnings {
+        eprintln!("keysweep: warning: {warning}");
+    }
+    finish(scanned.outcome, &args.common, &setup)
 }
 
 /// Filters, reports an outcome and returns the exit code.

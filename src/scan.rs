@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::allow;
 use crate::detect::{Detector, ScanState};
 use crate::finding::{self, Finding};
 use crate::input::file::{self, Contents};
@@ -103,7 +104,8 @@ impl<'d> BlobScanner<'d> {
             }
             start = end;
         }
-        let matches = detector.finish(data, &mut self.state);
+        let mut matches = detector.finish(data, &mut self.state);
+        allow::retain_reported(data, &mut matches);
         if matches.is_empty() {
             return Vec::new();
         }

@@ -1,10 +1,11 @@
-//! Where bytes come from: files and directories (walked in parallel), stdin.
+//! Where bytes come from: files and directories (walked in parallel), stdin, git.
 //!
 //! Every input yields blobs of bytes together with an [`Origin`] that says where they came
 //! from; the detector never sees a path.
 
 pub mod file;
 pub mod fs;
+pub mod git;
 
 use serde::{Deserialize, Serialize};
 
