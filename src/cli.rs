@@ -34,6 +34,19 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories (loops are reported, not followed).
     #[arg(short = 'L', long)]
     pub follow: bool,
+    /// Nesting levels of archives and compressed files to open (zip, tar, gz, bz2, xz, zst);
+    /// 0 scans them as raw bytes.
+    #[arg(long, value_name = "N", default_value_t = crate::input::archive::DEFAULT_DEPTH)]
+    pub archive_depth: u32,
+    /// Decompressed bytes allowed per archive (e.g. 4G); past it the rest of the archive is
+    /// skipped with a warning.
+    #[arg(long, value_name = "SIZE", default_value = "1G",
+          value_parser = crate::input::archive::parse_size)]
+    pub max_archive_bytes: u64,
+    /// Decompressed-to-compressed size ratio allowed per archive once it passes 8 MiB; past it
+    /// the rest of the archive is skipped with a warning (decompression bombs).
+    #[arg(long, value_name = "N", default_value_t = crate::input::archive::DEFAULT_MAX_RATIO)]
+    pub max_ratio: u64,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -65,6 +78,9 @@ pub struct CommonArgs {
     /// Do not print the summary line on stderr (errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Do not show the progress line (shown on stderr only when it is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

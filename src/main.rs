@@ -5,13 +5,16 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 
 use keysweep::cli::{Cli, ColorChoice, Command, CommonArgs, RulesCommand, ScanArgs};
 use keysweep::detect::Detector;
+use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
+use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
 use keysweep::scan::{self, Outcome, ScanOptions};
@@ -53,14 +56,37 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             follow_links: args.follow,
             threads: args.common.threads,
         },
+        archive: ArchiveOptions {
+            depth: args.archive_depth,
+            max_bytes: args.max_archive_bytes,
+            max_ratio: args.max_ratio,
+        },
         ..ScanOptions::default()
     };
+    let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
+    let opts = ScanOptions {
+        observer: progress
+            .clone()
+            .map(|p| p as Arc<dyn keysweep::scan::Observer>),
+        ..opts
+    };
     let outcome = scan::scan_paths(&detector, &args.paths, &opts);
+    if let Some(progress) = progress {
+        progress.finish();
+    }
     finish(outcome, &args.common)
+}
+
+/// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.
+fn show_progress(common: &CommonArgs) -> bool {
+    !common.no_progress && !common.quiet && io::stderr().is_terminal()
 }
 
 /// Reports an outcome and returns the exit code.
 fn finish(mut outcome: Outcome, common: &CommonArgs) -> Result<u8> {
+    for warning in &outcome.warnings {
+        eprintln!("keysweep: warning: {warning}");
+    }
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
@@ -119,6 +145,17 @@ fn summary(outcome: &Outcome) -> String {
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
             if ignored == 1 { "" } else { "s" }
         ));
+    }
+    if s.archives > 0 {
+        line.push_str(&format!(
+            "; {} archive{} opened ({} unpacked)",
+            s.archives,
+            if s.archives == 1 { "" } else { "s" },
+            archive::human_bytes(s.decompressed)
+        ));
+    }
+    if !outcome.warnings.is_empty() {
+        line.push_str(&format!("; {} warning(s)", outcome.warnings.len()));
     }
     if !outcome.errors.is_empty() {
         line.push_str(&format!("; {} input error(s)", outcome.errors.len()));

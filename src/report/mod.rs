@@ -1,6 +1,7 @@
 //! Reporters: each output format is one writer over the sorted findings.
 
 mod json;
+pub mod progress;
 mod text;
 
 use std::io::{self, Write};
