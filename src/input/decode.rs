@@ -55,13 +55,17 @@ pub const MAX_BASE64_RUN: usize = 1 << 20;
 /// Text kept on each side of a trigger in the decoded view: a key ID and its secret may be
 /// this far apart (the pairing distance plus the rules' windows).
 pub const CONTEXT: usize = 2048;
-/// Spacing of the base64 sampler. Any run of [`MIN_BASE64_RUN`] bytes covers two consecutive
-/// sample points, so only the bytes between two base64 samples are ever looked at.
-const STRIDE: usize = MIN_BASE64_RUN / 2;
-
-fn is_base64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
-}
+/// The bytes of a base64 run, as a table (the run finder's inner loop).
+static BASE64_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+        b += 1;
+    }
+    table
+};
 
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
@@ -83,6 +87,16 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 fn decode_base64_text(run: &[u8], out: &mut Vec<u8>) -> bool {
     // A trailing lone character carries no whole byte.
     let run = &run[..run.len() - usize::from(run.len() % 4 == 1)];
+    // Text is ASCII: each quad's first character holds a byte's top six bits, which are
+    // below 32 (`A`-`Z`, `a`-`f`). Hex digests and random tokens mostly fail this at once.
+    if run
+        .iter()
+        .step_by(4)
+        .take(4)
+        .any(|&c| !(c.is_ascii_uppercase() || (b'a'..=b'f').contains(&c)))
+    {
+        return false;
+    }
     // Random data fails the text test within the first few bytes: try a short head first.
     let head = &run[..run.len().min(16)];
     let mut probe = [0u8; 12];
@@ -160,32 +174,43 @@ impl DecodeState {
     }
 
     /// Base64 runs of at least [`MIN_BASE64_RUN`] bytes starting in `core` that decode to text.
+    ///
+    /// Skip-ahead search: a qualifying run that starts at or after `i` covers byte
+    /// `i + MIN_BASE64_RUN - 1`, so when that byte is not base64 the search jumps past it;
+    /// otherwise it walks back to the last non-base64 byte and resumes there. In ordinary text
+    /// this looks at a small fraction of the bytes.
     fn collect_base64(&mut self, data: &[u8], core: Range<usize>) {
-        // Sample points: multiples of STRIDE, up to one minimal run past the core's end.
-        let mut at = core.start.div_ceil(STRIDE) * STRIDE;
-        let last = (core.end + MIN_BASE64_RUN).min(data.len());
-        while at + STRIDE < last {
-            let next = at + STRIDE;
-            if !is_base64(data[next]) {
-                at = next + STRIDE;
+        let b64 = |b: u8| BASE64_BYTES[usize::from(b)];
+        let mut i = core.start;
+        while i < core.end {
+            let probe = i + MIN_BASE64_RUN - 1;
+            if probe >= data.len() {
+                return;
+            }
+            if !b64(data[probe]) {
+                i = probe + 1;
                 continue;
             }
-            if !is_base64(data[at]) || !data[at + 1..next].iter().all(|&b| is_base64(b)) {
-                at = next;
+            let mut q = probe;
+            while q > i && b64(data[q - 1]) {
+                q -= 1;
+            }
+            if q > i {
+                i = q;
                 continue;
             }
-            // A run covers at..=next: find its ends.
-            let mut start = at;
-            while start > 0 && is_base64(data[start - 1]) {
+            // data[i..=probe] is all base64: find the whole run.
+            let mut start = i;
+            while start > 0 && b64(data[start - 1]) {
                 start -= 1;
             }
-            let mut end = next + 1;
-            while end < data.len() && is_base64(data[end]) {
+            let mut end = probe + 1;
+            while end < data.len() && b64(data[end]) {
                 end += 1;
             }
-            let len = end - start;
-            if (core.start..core.end).contains(&start)
-                && (MIN_BASE64_RUN..=MAX_BASE64_RUN).contains(&len)
+            // A run that began in an earlier core is that core's.
+            if start >= core.start
+                && end - start <= MAX_BASE64_RUN
                 && decode_base64_text(&data[start..end], &mut self.scratch)
             {
                 let mut stop = end;
@@ -194,7 +219,7 @@ impl DecodeState {
                 }
                 self.push(start..stop, Encoding::Base64);
             }
-            at = (end / STRIDE + 1) * STRIDE;
+            i = end + 1;
         }
     }
 
