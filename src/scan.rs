@@ -237,10 +237,14 @@ impl<'d> BlobScanner<'d> {
         let bytes = data.len() as u64;
         if opts.archive.depth > 0 {
             if let Some(format) = archive::sniff(data) {
-                let report =
-                    archive::scan_archive(data, format, origin, &opts.archive, &mut |d, o| {
-                        self.scan_bytes(d, o)
-                    });
+                let report = archive::scan_archive(
+                    data,
+                    format,
+                    origin,
+                    &opts.archive,
+                    &mut |d, o| self.scan_bytes(d, o),
+                    release,
+                );
                 return FileOutcome {
                     findings: report.findings,
                     bytes,

@@ -207,13 +207,16 @@ pub struct ArchiveReport {
 pub type ScanFn<'a> = dyn FnMut(&[u8], &Origin) -> Vec<Finding> + 'a;
 
 /// Opens `data` (a whole file, whose origin is `origin`) as `format` and scans every member,
-/// nested archives included up to `opts.depth` levels.
+/// nested archives included up to `opts.depth` levels. A compressed stream or tar is read
+/// front to back, and `release` is told which bytes of `data` are done with (so a mapped
+/// file's pages can be dropped); a zip is read by random access.
 pub fn scan_archive(
     data: &[u8],
     format: Format,
     origin: &Origin,
     opts: &ArchiveOptions,
     scan: &mut ScanFn<'_>,
+    release: &mut dyn FnMut(std::ops::Range<usize>),
 ) -> ArchiveReport {
     let budget = Rc::new(Budget {
         used: Cell::new(0),
@@ -236,10 +239,39 @@ pub fn scan_archive(
         walker.report.archives += 1;
         walker.zip(data, &mut chain, 1);
     } else {
-        walker.open(format, &mut Cursor::new(data), &mut chain, 1);
+        let mut reader = Releasing {
+            data,
+            pos: 0,
+            released: 0,
+            release,
+        };
+        walker.open(format, &mut reader, &mut chain, 1);
     }
     walker.report.decompressed = budget.used.get();
     walker.report
+}
+
+/// Reads a byte slice front to back, releasing what lies well behind.
+struct Releasing<'d, 'r> {
+    data: &'d [u8],
+    pos: usize,
+    released: usize,
+    release: &'r mut dyn FnMut(std::ops::Range<usize>),
+}
+
+impl Read for Releasing<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        const STEP: usize = 32 << 20;
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos >= self.released + 2 * STEP {
+            let upto = self.pos - STEP;
+            (self.release)(self.released..upto);
+            self.released = upto;
+        }
+        Ok(n)
+    }
 }
 
 /// Which limit stopped an archive.
