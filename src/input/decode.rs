@@ -55,6 +55,8 @@ pub const MAX_BASE64_RUN: usize = 1 << 20;
 /// Text kept on each side of a trigger in the decoded view: a key ID and its secret may be
 /// this far apart (the pairing distance plus the rules' windows).
 pub const CONTEXT: usize = 2048;
+/// Largest decoded view built at once.
+const MAX_REGION: usize = 1 << 20;
 /// The bytes of a base64 run, as a table (the run finder's inner loop).
 static BASE64_BYTES: [bool; 256] = {
     let mut table = [false; 256];
@@ -150,21 +152,37 @@ impl DecodeState {
     pub fn collect(&mut self, data: &[u8], core: Range<usize>) {
         self.collect_base64(data, core.clone());
         let slice = &data[core.clone()];
+        let mut done = core.start;
         for at in memchr::memchr_iter(b'%', slice) {
             let at = core.start + at;
+            if at < done {
+                continue;
+            }
             if let (Some(&a), Some(&b)) = (data.get(at + 1), data.get(at + 2)) {
                 let (a, b) = (a.to_ascii_uppercase(), b.to_ascii_uppercase());
                 if matches!((a, b), (b'2', b'F') | (b'2', b'B') | (b'3', b'D')) {
-                    self.push(at..at + 3, Encoding::Url);
+                    let (run, len) = escaped_run(data, at, Encoding::Url);
+                    // Only a secret (40 characters) ever needs URL-encoding.
+                    if len >= 40 {
+                        self.push(run.clone(), Encoding::Url);
+                    }
+                    done = run.end;
                 }
             }
         }
+        done = core.start;
         for at in memchr::memmem::find_iter(slice, b"\\u00") {
             let at = core.start + at;
-            if let Some(c) = json_escape(data, at) {
-                if c < 0x80 {
-                    self.push(at..at + 6, Encoding::JsonEscape);
+            if at < done {
+                continue;
+            }
+            if json_escape(data, at).is_some_and(|c| c < 0x80) {
+                let (run, len) = escaped_run(data, at, Encoding::JsonEscape);
+                // A key ID is 20 characters.
+                if len >= 20 {
+                    self.push(run.clone(), Encoding::JsonEscape);
                 }
+                done = run.end;
             }
         }
     }
@@ -237,24 +255,26 @@ impl DecodeState {
         }
         self.triggers.sort_by_key(|t| (t.span.start, t.span.end));
         // Regions: each trigger with CONTEXT bytes around it, overlapping ones merged.
+        // Merged regions stop growing at MAX_REGION (a log with an escape on every line is
+        // decoded piece by piece, never copied whole); pieces overlap by their context, and a
+        // credential seen in two of them is merged below.
         let mut regions: Vec<Range<usize>> = Vec::new();
         for t in &self.triggers {
             let r = t.span.start.saturating_sub(CONTEXT)..(t.span.end + CONTEXT).min(data.len());
             match regions.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                Some(last) if r.start <= last.end && last.len() < MAX_REGION => {
+                    last.end = last.end.max(r.end)
+                }
                 _ => regions.push(r),
             }
         }
         let mut decoded: Vec<(usize, Match, Encoding)> = Vec::new();
-        let mut next_trigger = 0;
         for region in regions {
-            let first = next_trigger;
-            while next_trigger < self.triggers.len()
-                && self.triggers[next_trigger].span.start < region.end
-            {
-                next_trigger += 1;
-            }
-            self.build_view(data, region, first..next_trigger);
+            let first = self
+                .triggers
+                .partition_point(|t| t.span.start < region.start);
+            let last = self.triggers.partition_point(|t| t.span.start < region.end);
+            self.build_view(data, region, first..last);
             let matches = detector.scan(&self.view, &mut self.state);
             for m in matches {
                 if let Some((offset, encoding)) = self.decoded_part(&m) {
@@ -407,6 +427,49 @@ impl DecodeState {
                 .find_map(|p| p.encoding)
         })?;
         Some((self.to_blob(m.offset), encoding))
+    }
+}
+
+/// The token around the escape at `data[at]`: base64 characters and `encoding`'s escapes
+/// (`%XX`; `\uXXXX` and `\/`), with the number of characters it decodes to. Bounded to a few
+/// KB either side.
+fn escaped_run(data: &[u8], at: usize, encoding: Encoding) -> (Range<usize>, usize) {
+    const LIMIT: usize = 4096;
+    let url = encoding == Encoding::Url;
+    let in_token =
+        |b: u8| BASE64_BYTES[usize::from(b)] || (if url { b == b'%' } else { b == b'\\' });
+    let mut start = at;
+    while start > 0 && at - start < LIMIT && in_token(data[start - 1]) {
+        start -= 1;
+    }
+    loop {
+        // Parse forward; a stretch that does not parse up to `at` is not part of the token.
+        let (mut q, mut n) = (start, 0);
+        while q < data.len() && q < at + LIMIT {
+            let step = if url && data[q] == b'%' {
+                match (data.get(q + 1), data.get(q + 2)) {
+                    (Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => 3,
+                    _ => 0,
+                }
+            } else if !url && data[q] == b'\\' {
+                match data.get(q + 1) {
+                    Some(b'/') => 2,
+                    Some(b'u') if json_escape(data, q).is_some() => 6,
+                    _ => 0,
+                }
+            } else {
+                usize::from(BASE64_BYTES[usize::from(data[q])])
+            };
+            if step == 0 {
+                break;
+            }
+            q += step;
+            n += 1;
+        }
+        if q > at || q >= data.len() {
+            return (start..q.max(at + 1), n);
+        }
+        start = q + 1;
     }
 }
 
@@ -574,6 +637,39 @@ mod tests {
             assert_eq!(out, text);
         }
         assert_eq!(sniff_utf16(b"plain ascii text, nothing odd here"), None);
+    }
+
+    /// Escapes only trigger a rescan inside a token long enough to hide a credential.
+    #[test]
+    fn escape_triggers_need_a_long_token() {
+        let mut state = DecodeState::default();
+        let mut triggers = |text: &str| {
+            state.clear();
+            state.collect(text.as_bytes(), 0..text.len());
+            state
+                .triggers
+                .iter()
+                .map(|t| text[t.span.clone()].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            triggers("GET /login?next=https%3A%2F%2Fexample.org%2Fhome&x=1 HTTP/1.1").is_empty()
+        );
+        assert_eq!(
+            triggers("?aws_secret_access_key=Zq8vN3kR%2FtY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy&x=1"),
+            vec![
+                "aws_secret_access_key=Zq8vN3kR%2FtY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy"
+                    .split('=')
+                    .nth(1)
+                    .unwrap()
+                    .to_string()
+            ]
+        );
+        assert!(triggers(r#"{"name": "caf\u00e9", "x": "\u0041"}"#).is_empty());
+        assert_eq!(
+            triggers(r#"{"id": "\u0041KIAR7VZ3MOXQ4JTLW2N"}"#),
+            vec![r"\u0041KIAR7VZ3MOXQ4JTLW2N".to_string()]
+        );
     }
 
     #[test]
