@@ -95,6 +95,8 @@ pub struct BlobScanner<'d> {
     buf: Vec<u8>,
     /// Segment buffer for transcoded UTF-16.
     segment: Vec<u8>,
+    /// Segment buffer for archive members.
+    archive_segment: Vec<u8>,
     chunk: usize,
 }
 
@@ -106,6 +108,7 @@ impl<'d> BlobScanner<'d> {
             decode: DecodeState::default(),
             buf: Vec::new(),
             segment: Vec::new(),
+            archive_segment: Vec::new(),
             chunk: CHUNK,
         }
     }
@@ -237,6 +240,7 @@ impl<'d> BlobScanner<'d> {
         let bytes = data.len() as u64;
         if opts.archive.depth > 0 {
             if let Some(format) = archive::sniff(data) {
+                let mut segment = std::mem::take(&mut self.archive_segment);
                 let report = archive::scan_archive(
                     data,
                     format,
@@ -244,7 +248,9 @@ impl<'d> BlobScanner<'d> {
                     &opts.archive,
                     &mut |d, o| self.scan_bytes(d, o),
                     release,
+                    &mut segment,
                 );
+                self.archive_segment = segment;
                 return FileOutcome {
                     findings: report.findings,
                     bytes,

@@ -209,7 +209,8 @@ pub type ScanFn<'a> = dyn FnMut(&[u8], &Origin) -> Vec<Finding> + 'a;
 /// Opens `data` (a whole file, whose origin is `origin`) as `format` and scans every member,
 /// nested archives included up to `opts.depth` levels. A compressed stream or tar is read
 /// front to back, and `release` is told which bytes of `data` are done with (so a mapped
-/// file's pages can be dropped); a zip is read by random access.
+/// file's pages can be dropped); a zip is read by random access. `buf` is the segment buffer
+/// (kept by the caller to be reused).
 pub fn scan_archive(
     data: &[u8],
     format: Format,
@@ -217,6 +218,7 @@ pub fn scan_archive(
     opts: &ArchiveOptions,
     scan: &mut ScanFn<'_>,
     release: &mut dyn FnMut(std::ops::Range<usize>),
+    buf: &mut Vec<u8>,
 ) -> ArchiveReport {
     let budget = Rc::new(Budget {
         used: Cell::new(0),
@@ -232,7 +234,7 @@ pub fn scan_archive(
         scan,
         base: origin.clone(),
         report: ArchiveReport::default(),
-        buf: Vec::new(),
+        buf: std::mem::take(buf),
     };
     let mut chain = Vec::new();
     if format == Format::Zip {
@@ -248,6 +250,7 @@ pub fn scan_archive(
         walker.open(format, &mut reader, &mut chain, 1);
     }
     walker.report.decompressed = budget.used.get();
+    *buf = walker.buf;
     walker.report
 }
 
