@@ -50,6 +50,7 @@ fn load_rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
 
 fn cmd_scan(args: ScanArgs) -> Result<u8> {
     let detector = Detector::new(load_rules(args.common.rules.as_deref())?)?;
+    let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
     let opts = ScanOptions {
         walk: WalkOptions {
             no_ignore: args.no_ignore,
@@ -61,14 +62,8 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             max_bytes: args.max_archive_bytes,
             max_ratio: args.max_ratio,
         },
+        observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
         ..ScanOptions::default()
-    };
-    let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
-    let opts = ScanOptions {
-        observer: progress
-            .clone()
-            .map(|p| p as Arc<dyn keysweep::scan::Observer>),
-        ..opts
     };
     let outcome = scan::scan_paths(&detector, &args.paths, &opts);
     if let Some(progress) = progress {
