@@ -608,6 +608,10 @@ impl Walker<'_, '_> {
                         let mut reader = self.metered(file);
                         self.member(&mut reader, chain, depth, Some(Format::Zip));
                     }
+                    // A method or feature this build cannot read: not damage.
+                    Err(zip::result::ZipError::UnsupportedArchive(what)) => {
+                        self.warn(chain, format!("zip member not scanned: {what}"))
+                    }
                     Err(e) => self.error(chain, format!("cannot open zip member: {e}")),
                 }
             }
