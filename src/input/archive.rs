@@ -28,9 +28,9 @@ pub const DEFAULT_MAX_RATIO: u64 = 1000;
 /// The ratio is only enforced once an archive has produced this many bytes, so a small,
 /// highly compressible file (a log of repeated lines) is never refused.
 pub const RATIO_FLOOR: u64 = 8 << 20;
-/// A zip nested in another archive has to be held in memory to be read (its directory is at
-/// its end); larger ones are not opened.
-pub const MAX_NESTED_ZIP: u64 = 256 << 20;
+/// A zip nested in another archive is held in memory to be read (its directory is at its
+/// end); a larger one is read member by member from its local headers instead.
+pub const MAX_NESTED_ZIP: u64 = 128 << 20;
 /// Decompressed data is scanned in segments of this size ...
 pub const SEGMENT: usize = 16 << 20;
 /// ... each starting with this many bytes of the previous one, so a credential across a
@@ -448,10 +448,12 @@ impl Walker<'_, '_> {
                         self.warn(
                             chain,
                             format!(
-                                "nested zip larger than {}: not opened",
+                                "nested zip larger than {}: read member by member from its \
+                                 local headers (members stored with data descriptors are skipped)",
                                 human_bytes(MAX_NESTED_ZIP)
                             ),
                         );
+                        self.zip_stream(&mut Cursor::new(bytes).chain(reader), chain, depth);
                         Ok(())
                     }
                     Ok(_) => {
@@ -584,7 +586,7 @@ impl Walker<'_, '_> {
                          headers instead"
                     ),
                 );
-                self.zip_stream(data, chain, depth);
+                self.zip_stream(&mut Cursor::new(data), chain, depth);
                 return;
             }
         };
@@ -622,11 +624,11 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// Members of a zip whose central directory is unreadable, from the local headers.
-    fn zip_stream(&mut self, data: &[u8], chain: &mut Vec<String>, depth: u32) {
-        let mut cursor = Cursor::new(data);
+    /// Members of a zip from their local headers, front to back: for a broken central
+    /// directory, or a nested zip too large to hold in memory.
+    fn zip_stream(&mut self, mut reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
         loop {
-            let file = match zip::read::read_zipfile_from_stream(&mut cursor) {
+            let file = match zip::read::read_zipfile_from_stream(&mut reader) {
                 Ok(Some(file)) => file,
                 // The directory starts, or the broken part is reached: stop there.
                 Ok(None) | Err(_) => return,
