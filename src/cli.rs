@@ -39,6 +39,19 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories (loops are reported, not followed).
     #[arg(short = 'L', long)]
     pub follow: bool,
+    /// Nesting levels of archives and compressed files to open (zip, tar, gz, bz2, xz, zst);
+    /// 0 scans them as raw bytes. [default: 3, or the config's `archive_depth`]
+    #[arg(long, value_name = "N")]
+    pub archive_depth: Option<u32>,
+    /// Decompressed bytes allowed per archive (e.g. 4G); past it the rest of the archive is
+    /// skipped with a warning. [default: 1G, or the config's `max_archive_bytes`]
+    #[arg(long, value_name = "SIZE", value_parser = crate::input::archive::parse_size)]
+    pub max_archive_bytes: Option<u64>,
+    /// Decompressed-to-compressed size ratio allowed per archive once it passes 8 MiB; past it
+    /// the rest of the archive is skipped with a warning (decompression bombs).
+    /// [default: 1000, or the config's `max_ratio`]
+    #[arg(long, value_name = "N")]
+    pub max_ratio: Option<u64>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -117,6 +130,9 @@ pub struct CommonArgs {
     /// "owned", others "foreign" (default: the account of your own AWS credentials).
     #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account_id)]
     pub my_accounts: Vec<String>,
+    /// Do not show the progress line (shown on stderr only when it is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// A 12-digit AWS account ID.

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -15,8 +16,10 @@ use keysweep::cli::{
 };
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
+use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
+use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
 use keysweep::scan::{self, Outcome, ScanOptions};
@@ -89,16 +92,42 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
     let root = ScanRoot::for_paths(&args.paths).context("cannot read the working directory")?;
     let setup = Setup::new(&args.common, root)?;
     let detector = &setup.detector;
+    let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
     let opts = ScanOptions {
         walk: WalkOptions {
             no_ignore: args.no_ignore,
             follow_links: args.follow,
             threads: args.common.threads,
         },
+        archive: archive_options(&args, &setup.config),
+        observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
         ..ScanOptions::default()
     };
     let outcome = scan::scan_paths(detector, &args.paths, &opts);
+    if let Some(progress) = progress {
+        progress.finish();
+    }
     finish(outcome, &args.common, &setup)
+}
+
+/// Archive limits: the command line wins over `.keysweep.toml`, which wins over the defaults.
+fn archive_options(args: &ScanArgs, config: &Config) -> ArchiveOptions {
+    let limits = &config.archive;
+    let defaults = ArchiveOptions::default();
+    ArchiveOptions {
+        depth: args
+            .archive_depth
+            .or(limits.archive_depth)
+            .unwrap_or(defaults.depth),
+        max_bytes: args
+            .max_archive_bytes
+            .or(limits.max_archive_bytes)
+            .unwrap_or(defaults.max_bytes),
+        max_ratio: args
+            .max_ratio
+            .or(limits.max_ratio.map(|r| r.ceil() as u64))
+            .unwrap_or(defaults.max_ratio),
+    }
 }
 
 fn cmd_git(args: GitArgs) -> Result<u8> {
@@ -130,8 +159,16 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
     finish(scanned.outcome, &args.common, &setup)
 }
 
+/// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.
+fn show_progress(common: &CommonArgs) -> bool {
+    !common.no_progress && !common.quiet && io::stderr().is_terminal()
+}
+
 /// Filters, reports an outcome and returns the exit code.
 fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8> {
+    for warning in &outcome.warnings {
+        eprintln!("keysweep: warning: {warning}");
+    }
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
@@ -299,6 +336,17 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
             if ignored == 1 { "" } else { "s" }
         ));
+    }
+    if s.archives > 0 {
+        line.push_str(&format!(
+            "; {} archive{} opened ({} unpacked)",
+            s.archives,
+            if s.archives == 1 { "" } else { "s" },
+            archive::human_bytes(s.decompressed)
+        ));
+    }
+    if !outcome.warnings.is_empty() {
+        line.push_str(&format!("; {} warning(s)", outcome.warnings.len()));
     }
     let mut dropped = Vec::new();
     if suppressed.baseline > 0 {

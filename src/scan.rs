@@ -6,12 +6,14 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::allow;
 use crate::detect::{Detector, ScanState};
 use crate::finding::{self, Finding};
+use crate::input::archive::{self, ArchiveOptions};
+use crate::input::decode::{self, DecodeState};
 use crate::input::file::{self, Contents};
 use crate::input::fs::{self, WalkItem, WalkOptions};
 use crate::input::{InputError, Origin};
@@ -26,6 +28,16 @@ pub struct ScanOptions {
     pub mmap_threshold: u64,
     /// Piece size for mapped files (tests lower it to exercise piece boundaries).
     pub chunk: usize,
+    /// How archives and compressed files are opened (depth 0: scanned as raw bytes).
+    pub archive: ArchiveOptions,
+    /// Told about each file as it is done (the progress bar).
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+/// Watches a scan's progress; called from the worker threads.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// One input is done: its size on disk, findings, and archives opened in it.
+    fn file_done(&self, bytes: u64, findings: usize, archives: u64);
 }
 
 impl Default for ScanOptions {
@@ -34,6 +46,8 @@ impl Default for ScanOptions {
             walk: WalkOptions::default(),
             mmap_threshold: file::MMAP_THRESHOLD,
             chunk: CHUNK,
+            archive: ArchiveOptions::default(),
+            observer: None,
         }
     }
 }
@@ -46,6 +60,10 @@ pub struct Stats {
     /// Files the ignore rules kept out of the scan (None when not counted).
     pub ignored: Option<u64>,
     pub elapsed: Duration,
+    /// Archives and compressed streams opened (nested ones included).
+    pub archives: u64,
+    /// Bytes they decompressed to.
+    pub decompressed: u64,
 }
 
 /// Everything a scan produced.
@@ -53,14 +71,33 @@ pub struct Stats {
 pub struct Outcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
+    /// Inputs scanned only in part: archive limits reached, encrypted members, ...
+    pub warnings: Vec<InputError>,
     pub stats: Stats,
+}
+
+/// Everything scanning one input produced.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub findings: Vec<Finding>,
+    /// Size of the input as read.
+    pub bytes: u64,
+    pub archives: u64,
+    pub decompressed: u64,
+    pub warnings: Vec<InputError>,
+    pub errors: Vec<InputError>,
 }
 
 /// Scans blobs one after another, reusing its buffers.
 pub struct BlobScanner<'d> {
     detector: &'d Detector,
     state: ScanState,
+    decode: DecodeState,
     buf: Vec<u8>,
+    /// Segment buffer for transcoded UTF-16.
+    segment: Vec<u8>,
+    /// Segment buffer for archive members.
+    archive_segment: Vec<u8>,
     chunk: usize,
 }
 
@@ -69,14 +106,47 @@ impl<'d> BlobScanner<'d> {
         BlobScanner {
             detector,
             state: ScanState::default(),
+            decode: DecodeState::default(),
             buf: Vec::new(),
+            segment: Vec::new(),
+            archive_segment: Vec::new(),
             chunk: CHUNK,
         }
     }
 
-    /// Findings in a blob held in memory.
+    /// Findings in a blob held in memory, including those behind an encoding (UTF-16,
+    /// base64, URL-encoding, JSON escapes; see [`crate::input::decode`]).
     pub fn scan_bytes(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
-        self.scan_pieces(data, origin, self.chunk, &mut |_| {})
+        let chunk = self.chunk;
+        self.scan_text(data, origin, chunk, &mut |_| {})
+    }
+
+    /// [`Self::scan_pieces`], plus the transcoded text when the blob is UTF-16.
+    fn scan_text(
+        &mut self,
+        data: &[u8],
+        origin: &Origin,
+        chunk: usize,
+        release: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> Vec<Finding> {
+        let mut findings = self.scan_pieces(data, origin, chunk, release);
+        if let Some(encoding) = decode::sniff_utf16(data) {
+            let origin = Origin {
+                decoded_from: Some(encoding.as_str().to_string()),
+                ..origin.clone()
+            };
+            let mut reader = decode::Utf16Reader::new(data, encoding);
+            let mut segment = std::mem::take(&mut self.segment);
+            let (found, _) = archive::scan_stream(
+                &mut reader,
+                &origin,
+                &mut |d, o| self.scan_pieces(d, o, chunk, &mut |_| {}),
+                &mut segment,
+            );
+            self.segment = segment;
+            decode::merge_decoded(&mut findings, found);
+        }
+        findings
     }
 
     /// Findings in a blob scanned in pieces of `chunk` bytes; `release` is told which bytes
@@ -90,10 +160,12 @@ impl<'d> BlobScanner<'d> {
     ) -> Vec<Finding> {
         let detector = self.detector;
         self.state.clear();
+        self.decode.clear();
         let mut start = 0;
         loop {
             let end = data.len().min(start + chunk.max(1));
             detector.scan_range(data, start..end, &mut self.state);
+            self.decode.collect(data, start..end);
             // Keep the overlap the next piece looks back into.
             let done = start.saturating_sub(detector.overlap());
             if done > 0 {
@@ -106,59 +178,103 @@ impl<'d> BlobScanner<'d> {
         }
         let mut matches = detector.finish(data, &mut self.state);
         allow::retain_reported(data, &mut matches);
-        if matches.is_empty() {
-            return Vec::new();
+        let mut findings = Vec::new();
+        if !matches.is_empty() {
+            let offsets: Vec<usize> = matches.iter().map(|m| m.offset).collect();
+            let mut sorted = offsets.clone();
+            sorted.sort_unstable();
+            let positions = finding::locate(data, &sorted, release);
+            findings = matches
+                .iter()
+                .map(|m| {
+                    let at = sorted.partition_point(|&o| o < m.offset);
+                    Finding::from_match(detector, m, origin, positions[at])
+                })
+                .collect();
         }
-        let offsets: Vec<usize> = matches.iter().map(|m| m.offset).collect();
-        let mut sorted = offsets.clone();
-        sorted.sort_unstable();
-        let positions = finding::locate(data, &sorted, release);
-        matches
-            .iter()
-            .map(|m| {
-                let at = sorted.partition_point(|&o| o < m.offset);
-                Finding::from_match(detector, m, origin, positions[at])
-            })
-            .collect()
+        self.decode.rescan(detector, data, origin, &mut findings);
+        findings
     }
 
-    /// Findings in one file.
+    /// Findings in one file (archive warnings and errors are dropped: see [`Self::scan_path`]).
     pub fn scan_file(
         &mut self,
         path: &std::path::Path,
         opts: &ScanOptions,
     ) -> Result<(Vec<Finding>, u64), InputError> {
+        let mut out = self.scan_path(path, opts);
+        match out.errors.pop() {
+            Some(e) if out.bytes == 0 && out.findings.is_empty() => Err(e),
+            _ => Ok((out.findings, out.bytes)),
+        }
+    }
+
+    /// Everything one file yields: opened as an archive when it is one, else scanned as a
+    /// blob (with its encodings).
+    pub fn scan_path(&mut self, path: &std::path::Path, opts: &ScanOptions) -> FileOutcome {
         let origin = Origin::file(path.display().to_string());
-        let fail = |e: std::io::Error| InputError {
-            path: origin.path.clone(),
-            message: e.to_string(),
-        };
         let mut buf = std::mem::take(&mut self.buf);
-        let result = match file::load(path, &mut buf, opts.mmap_threshold).map_err(fail) {
-            Ok(Contents::Buffer(data)) => {
-                let n = data.len() as u64;
-                Ok((self.scan_pieces(data, &origin, opts.chunk, &mut |_| {}), n))
-            }
+        let out = match file::load(path, &mut buf, opts.mmap_threshold) {
+            Ok(Contents::Buffer(data)) => self.scan_input(data, &origin, opts, &mut |_| {}),
             Ok(Contents::Mapped(map)) => {
-                let n = map.len() as u64;
-                let findings =
-                    self.scan_pieces(&map, &origin, opts.chunk, &mut |r| file::release(&map, r));
-                Ok((findings, n))
+                self.scan_input(&map, &origin, opts, &mut |r| file::release(&map, r))
             }
-            Err(e) => Err(e),
+            Err(e) => FileOutcome {
+                errors: vec![InputError {
+                    path: origin.path.clone(),
+                    message: e.to_string(),
+                }],
+                ..FileOutcome::default()
+            },
         };
         self.buf = buf;
-        result
+        out
+    }
+
+    /// One whole input held in memory (a file's contents, stdin).
+    pub fn scan_input(
+        &mut self,
+        data: &[u8],
+        origin: &Origin,
+        opts: &ScanOptions,
+        release: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> FileOutcome {
+        let bytes = data.len() as u64;
+        if opts.archive.depth > 0 {
+            if let Some(format) = archive::sniff(data) {
+                let mut segment = std::mem::take(&mut self.archive_segment);
+                let report = archive::scan_archive(
+                    data,
+                    format,
+                    origin,
+                    &opts.archive,
+                    &mut |d, o| self.scan_bytes(d, o),
+                    release,
+                    &mut segment,
+                );
+                self.archive_segment = segment;
+                return FileOutcome {
+                    findings: report.findings,
+                    bytes,
+                    archives: report.archives,
+                    decompressed: report.decompressed,
+                    warnings: report.warnings,
+                    errors: report.errors,
+                };
+            }
+        }
+        FileOutcome {
+            findings: self.scan_text(data, origin, opts.chunk, release),
+            bytes,
+            ..FileOutcome::default()
+        }
     }
 }
 
 /// Scans files and directories (`-` is stdin).
 pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) -> Outcome {
     let started = Instant::now();
-    let findings = Mutex::new(Vec::new());
-    let errors = Mutex::new(Vec::new());
-    let files = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
+    let totals = Totals::default();
     // Files the walk reached, scanned or not: compared with an ignore-free walk.
     let reached = AtomicU64::new(0);
 
@@ -169,12 +285,10 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
         let mut buf = Vec::new();
         match file::read_stdin(&mut buf) {
             Ok(()) => {
-                files.fetch_add(1, Ordering::Relaxed);
-                bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
-                let found = scanner.scan_bytes(&buf, &Origin::file("-"));
-                lock(&findings).extend(found);
+                let out = scanner.scan_input(&buf, &Origin::file("-"), opts, &mut |_| {});
+                totals.add(out, opts);
             }
-            Err(e) => lock(&errors).push(InputError {
+            Err(e) => lock(&totals.errors).push(InputError {
                 path: "-".into(),
                 message: e.to_string(),
             }),
@@ -184,32 +298,20 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     let mut ignored = None;
     if !paths.is_empty() {
         let saw_ignore_file = AtomicBool::new(fs::ancestors_have_ignore_files(&paths));
-        {
-            fs::walk(&paths, &opts.walk, || {
-                let mut scanner = BlobScanner::new(detector);
-                let (findings, errors, files, bytes) = (&findings, &errors, &files, &bytes);
-                let (reached, saw_ignore_file) = (&reached, &saw_ignore_file);
-                Box::new(move |item| match item {
-                    WalkItem::File(path) => {
-                        reached.fetch_add(1, Ordering::Relaxed);
-                        if fs::is_ignore_file(&path) {
-                            saw_ignore_file.store(true, Ordering::Relaxed);
-                        }
-                        match scanner.scan_file(&path, opts) {
-                            Ok((found, n)) => {
-                                files.fetch_add(1, Ordering::Relaxed);
-                                bytes.fetch_add(n, Ordering::Relaxed);
-                                if !found.is_empty() {
-                                    lock(findings).extend(found);
-                                }
-                            }
-                            Err(e) => lock(errors).push(e),
-                        }
+        fs::walk(&paths, &opts.walk, || {
+            let mut scanner = BlobScanner::new(detector);
+            let (totals, reached, saw_ignore_file) = (&totals, &reached, &saw_ignore_file);
+            Box::new(move |item| match item {
+                WalkItem::File(path) => {
+                    reached.fetch_add(1, Ordering::Relaxed);
+                    if fs::is_ignore_file(&path) {
+                        saw_ignore_file.store(true, Ordering::Relaxed);
                     }
-                    WalkItem::Error(e) => lock(errors).push(e),
-                })
-            });
-        }
+                    totals.add(scanner.scan_path(&path, opts), opts);
+                }
+                WalkItem::Error(e) => lock(&totals.errors).push(e),
+            })
+        });
         // Only a tree with ignore files can have ignored files: count them with a second,
         // directory-only walk, and only then.
         if !opts.walk.no_ignore {
@@ -221,19 +323,65 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             });
         }
     }
-    let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    let by_path = |v: Mutex<Vec<InputError>>| {
+        let mut v = v.into_inner().unwrap_or_else(|p| p.into_inner());
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        v
+    };
+    let mut findings = totals
+        .findings
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let mut errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
-    errors.sort_by(|a, b| a.path.cmp(&b.path));
     Outcome {
         findings,
-        errors,
+        errors: by_path(totals.errors),
+        warnings: by_path(totals.warnings),
         stats: Stats {
-            files: files.into_inner(),
-            bytes: bytes.into_inner(),
+            files: totals.files.into_inner(),
+            bytes: totals.bytes.into_inner(),
             ignored,
             elapsed: started.elapsed(),
+            archives: totals.archives.into_inner(),
+            decompressed: totals.decompressed.into_inner(),
         },
+    }
+}
+
+/// What the worker threads gather.
+#[derive(Default)]
+struct Totals {
+    findings: Mutex<Vec<Finding>>,
+    errors: Mutex<Vec<InputError>>,
+    warnings: Mutex<Vec<InputError>>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+    archives: AtomicU64,
+    decompressed: AtomicU64,
+}
+
+impl Totals {
+    fn add(&self, out: FileOutcome, opts: &ScanOptions) {
+        // An input that could not be read at all is an error, not a scanned file.
+        if !(out.bytes == 0 && out.findings.is_empty() && !out.errors.is_empty()) {
+            self.files.fetch_add(1, Ordering::Relaxed);
+        }
+        self.bytes.fetch_add(out.bytes, Ordering::Relaxed);
+        self.archives.fetch_add(out.archives, Ordering::Relaxed);
+        self.decompressed
+            .fetch_add(out.decompressed, Ordering::Relaxed);
+        if let Some(observer) = &opts.observer {
+            observer.file_done(out.bytes, out.findings.len(), out.archives);
+        }
+        if !out.findings.is_empty() {
+            lock(&self.findings).extend(out.findings);
+        }
+        if !out.errors.is_empty() {
+            lock(&self.errors).extend(out.errors);
+        }
+        if !out.warnings.is_empty() {
+            lock(&self.warnings).extend(out.warnings);
+        }
     }
 }
 

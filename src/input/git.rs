@@ -865,6 +865,7 @@ fn scan_history(
             bytes: scanned.bytes,
             ..Stats::default()
         },
+        ..Outcome::default()
     })
 }
 
@@ -1156,6 +1157,7 @@ fn scan_range(
             bytes: scanned.bytes,
             ..Stats::default()
         },
+        ..Outcome::default()
     })
 }
 

@@ -1,8 +1,11 @@
-//! Where bytes come from: files and directories (walked in parallel), stdin, git.
+//! Where bytes come from: files and directories (walked in parallel), stdin, archive members
+//! ([`archive`]), text behind an encoding ([`decode`]) and git history ([`git`]).
 //!
 //! Every input yields blobs of bytes together with an [`Origin`] that says where they came
 //! from; the detector never sees a path.
 
+pub mod archive;
+pub mod decode;
 pub mod file;
 pub mod fs;
 pub mod git;

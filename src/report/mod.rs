@@ -1,6 +1,7 @@
 //! Reporters: each output format is one writer over the sorted findings.
 
 mod json;
+pub mod progress;
 pub mod sarif;
 mod text;
 
