@@ -1,7 +1,9 @@
 //! Inline suppression: a line containing `keysweep:allow` is not reported.
 //!
-//! Applied by [`crate::scan::BlobScanner`] to every blob, so every input (files, stdin, git
-//! history, staged changes) honours it the same way.
+//! [`crate::scan::BlobScanner`] marks the findings of every blob (files, stdin, archive
+//! members, git history, staged changes) with [`allowed`]; the binary drops the marked ones
+//! before reporting, counts them in the summary, and keeps them with `--no-allow`.
+//! Only the lines of the matches are read (a large mapped file is not read again).
 
 use memchr::memmem;
 
@@ -27,12 +29,6 @@ pub fn allowed(data: &[u8], m: &Match) -> bool {
         return line_has_marker(data, m.offset);
     }
     spans.all(|at| line_has_marker(data, at))
-}
-
-/// Drops the matches that [`allowed`] suppresses.
-/// Only the lines of the matches are read (a large mapped file is not read again).
-pub fn retain_reported(data: &[u8], matches: &mut Vec<Match>) {
-    matches.retain(|m| !allowed(data, m));
 }
 
 /// True when the line holding byte `at` of `data` contains the marker.
@@ -94,13 +90,5 @@ mod tests {
         let both = "id = AKIAR7VZ3MOXQ4JTLW2N # keysweep:allow\n\
                     secret = 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 # keysweep:allow\n";
         assert!(allowed(both.as_bytes(), &pair(both)));
-    }
-
-    #[test]
-    fn retain_keeps_unmarked() {
-        let data = "id = AKIAR7VZ3MOXQ4JTLW2N\n";
-        let mut matches = vec![pair(data)];
-        retain_reported(data.as_bytes(), &mut matches);
-        assert_eq!(matches.len(), 1);
     }
 }

@@ -117,7 +117,8 @@ pub struct CommonArgs {
     /// Config file (default: .keysweep.toml at the scan root, when present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Ignore allow-lists (the config's [[allow]] entries), for audits.
+    /// Report everything, for audits: ignore inline `keysweep:allow` markers and the config's
+    /// [[allow]] entries.
     #[arg(long)]
     pub no_allow: bool,
     /// Check the found keys over the network with AWS STS (off by default): "owner" asks

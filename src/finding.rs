@@ -153,6 +153,10 @@ pub struct Finding {
     pub verification: Verification,
     #[serde(default)]
     pub remediation: Vec<RemediationStep>,
+    /// Its line carries `keysweep:allow` (see [`crate::allow`]); dropped before reporting
+    /// unless `--no-allow`. Not part of reports.
+    #[serde(skip)]
+    pub inline_allowed: bool,
 }
 
 impl Finding {
@@ -208,6 +212,7 @@ impl Finding {
             fingerprint,
             verification: Verification::default(),
             remediation: Vec::new(),
+            inline_allowed: false,
         }
     }
 

@@ -82,6 +82,7 @@ impl Setup {
 /// What the filters after the scan dropped, for the summary line.
 #[derive(Debug, Default)]
 struct Suppressed {
+    inline: usize,
     baseline: usize,
     allowed: usize,
     excluded: usize,
@@ -172,6 +173,12 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
+    // Inline `keysweep:allow` markers, unless `--no-allow` (audits see everything).
+    let before = outcome.findings.len();
+    if !common.no_allow {
+        outcome.findings.retain(|f| !f.inline_allowed);
+    }
+    let inline = before - outcome.findings.len();
     let own_files: Vec<&Path> = common.baseline.iter().map(|p| p.as_path()).collect();
     let filtered = setup.config.filter(
         &mut outcome.findings,
@@ -183,6 +190,7 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
         baseline::write(path, &outcome.findings)?;
     }
     let suppressed = Suppressed {
+        inline,
         baseline: setup
             .baseline
             .as_ref()
@@ -349,6 +357,9 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
         line.push_str(&format!("; {} warning(s)", outcome.warnings.len()));
     }
     let mut dropped = Vec::new();
+    if suppressed.inline > 0 {
+        dropped.push(format!("{} by keysweep:allow", suppressed.inline));
+    }
     if suppressed.baseline > 0 {
         dropped.push(format!("{} by baseline", suppressed.baseline));
     }
@@ -368,7 +379,11 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
     if !dropped.is_empty() {
         line.push_str(&format!(
             "; {} suppressed ({})",
-            suppressed.baseline + suppressed.allowed + suppressed.excluded + suppressed.own_files,
+            suppressed.inline
+                + suppressed.baseline
+                + suppressed.allowed
+                + suppressed.excluded
+                + suppressed.own_files,
             dropped.join(", ")
         ));
     }

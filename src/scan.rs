@@ -176,8 +176,7 @@ impl<'d> BlobScanner<'d> {
             }
             start = end;
         }
-        let mut matches = detector.finish(data, &mut self.state);
-        allow::retain_reported(data, &mut matches);
+        let matches = detector.finish(data, &mut self.state);
         let mut findings = Vec::new();
         if !matches.is_empty() {
             let offsets: Vec<usize> = matches.iter().map(|m| m.offset).collect();
@@ -188,7 +187,9 @@ impl<'d> BlobScanner<'d> {
                 .iter()
                 .map(|m| {
                     let at = sorted.partition_point(|&o| o < m.offset);
-                    Finding::from_match(detector, m, origin, positions[at])
+                    let mut finding = Finding::from_match(detector, m, origin, positions[at]);
+                    finding.inline_allowed = allow::allowed(data, m);
+                    finding
                 })
                 .collect();
         }
@@ -310,6 +311,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
                     totals.add(scanner.scan_path(&path, opts), opts);
                 }
                 WalkItem::Error(e) => lock(&totals.errors).push(e),
+                WalkItem::Warning(w) => lock(&totals.warnings).push(w),
             })
         });
         // Only a tree with ignore files can have ignored files: count them with a second,

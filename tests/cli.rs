@@ -947,3 +947,20 @@ fn keys_at_the_mmap_threshold_are_found_once() {
         assert_eq!(findings[0]["location"]["column"], 19, "{name}");
     }
 }
+
+#[test]
+fn symlink_loop_in_a_clean_tree_is_a_warning_not_an_error() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "tree/a/readme.txt", "nothing to see\n");
+    std::os::unix::fs::symlink(".", root.join("tree/loop")).unwrap();
+    let out = keysweep()
+        .current_dir(root)
+        .args(["scan", "-L", "tree"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("loop"), "{}", stderr(&out));
+}

@@ -427,3 +427,35 @@ fn more_places_keys_are_pasted() {
         assert_eq!(findings[0]["session_token"], TOKEN);
     }
 }
+
+#[test]
+fn inline_allow_suppresses_its_line_and_no_allow_reports_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("fixture.py"),
+        format!("TEST_KEY = '{K3}'  # keysweep:allow\nREAL = '{K2}'\n"),
+    )
+    .expect("write");
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("keysweep")
+            .expect("binary")
+            .args(["scan", "--format", "json"])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .expect("run")
+    };
+    let out = run(&[]);
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        summary(&findings),
+        vec![("access_key_id".into(), K2.into(), String::new())]
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 by keysweep:allow"), "{stderr}");
+
+    let out = run(&["--no-allow"]);
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let keys: Vec<_> = summary(&findings).into_iter().map(|f| f.1).collect();
+    assert_eq!(keys, vec![K3.to_string(), K2.to_string()]);
+}

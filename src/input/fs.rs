@@ -27,6 +27,9 @@ pub struct WalkOptions {
 pub enum WalkItem {
     File(PathBuf),
     Error(InputError),
+    /// Something skipped that loses nothing, e.g. a symbolic link loop (its target is walked
+    /// through the real path).
+    Warning(InputError),
 }
 
 fn builder(roots: &[PathBuf], opts: &WalkOptions, respect_ignore: bool) -> Option<WalkBuilder> {
@@ -52,6 +55,16 @@ fn walk_error(err: ignore::Error) -> InputError {
     // The ignore crate's errors carry the path in their text ("...: No such file ...").
     let (path, message) = split_path(&err);
     InputError { path, message }
+}
+
+fn is_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
 }
 
 fn split_path(err: &ignore::Error) -> (String, String) {
@@ -88,6 +101,7 @@ where
                         worker(WalkItem::File(entry.into_path()));
                     }
                 }
+                Err(err) if is_loop(&err) => worker(WalkItem::Warning(walk_error(err))),
                 Err(err) => worker(WalkItem::Error(walk_error(err))),
             }
             WalkState::Continue

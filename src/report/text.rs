@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Severity, VerificationStatus};
 
 /// Presentation choices of the text report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,6 +76,20 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
         }
         if f.canary == Some(true) {
             line.push_str("  CANARY");
+        }
+        if let Some(decoding) = &f.location.origin.decoded_from {
+            line.push_str(&format!("  (decoded from {decoding})"));
+        }
+        let v = &f.verification;
+        if v.status != VerificationStatus::NotChecked {
+            let status = serde_json::to_value(v.status)
+                .ok()
+                .and_then(|s| s.as_str().map(str::to_string))
+                .unwrap_or_default();
+            line.push_str(&format!("  verified: {}", paint(style, "1", &status)));
+            if let Some(arn) = v.arn.as_ref().or(v.message.as_ref()) {
+                line.push_str(&format!(" ({arn})"));
+            }
         }
         line.push_str(&format!("  [{}]", f.rule));
         writeln!(out, "{line}")?;
