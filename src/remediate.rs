@@ -1253,6 +1253,7 @@ mod tests {
             fingerprint: "0123456789abcdef".into(),
             verification: Verification::default(),
             remediation: Vec::new(),
+            inline_allowed: false,
         }
     }
 
