@@ -21,6 +21,10 @@ use crate::input::{InputError, Origin};
 /// Size of the pieces a mapped file is scanned in; each piece's pages are released after.
 pub const CHUNK: usize = 16 * 1024 * 1024;
 
+/// Bytes scanned per detector call: both passes over a piece (keywords, then decoding
+/// triggers) read it from cache.
+const CACHE_PIECE: usize = 256 * 1024;
+
 /// Options of `keysweep scan`.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -161,15 +165,19 @@ impl<'d> BlobScanner<'d> {
         let detector = self.detector;
         self.state.clear();
         self.decode.clear();
-        let mut start = 0;
+        // Pieces small enough to stay in cache between the detector's pass and the decoders'
+        // pass; mapped pages are released once per `chunk`.
+        let step = chunk.clamp(1, CACHE_PIECE);
+        let (mut start, mut released) = (0, 0);
         loop {
-            let end = data.len().min(start + chunk.max(1));
+            let end = data.len().min(start + step);
             detector.scan_range(data, start..end, &mut self.state);
             self.decode.collect(data, start..end);
             // Keep the overlap the next piece looks back into.
             let done = start.saturating_sub(detector.overlap());
-            if done > 0 {
-                release(0..done);
+            if done >= released + chunk {
+                release(released..done);
+                released = done;
             }
             if end >= data.len() {
                 break;

@@ -73,6 +73,74 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Plain names after which a base64 value is decoded (they come first in the signatures).
+const PLAIN_SECRET_NAMES: [&str; 3] = ["secret", "Secret", "SECRET"];
+
+/// How far after a plain name its base64 value may start.
+const NAME_TO_VALUE: usize = 128;
+
+/// Base64 forms of `AKIA`, `ASIA`, `ABIA`, `ACCA` and `secret`/`Secret`/`SECRET` at each of the
+/// three alignments a word can have in a base64 stream (only the characters the word alone
+/// determines), after [`PLAIN_SECRET_NAMES`].
+const BASE64_SIGNATURES: [&str; 21] = [
+    "QUtJQ", "FLSU", "BS0lB", // AKIA
+    "QVNJQ", "FTSU", "BU0lB", // ASIA
+    "QUJJQ", "FCSU", "BQklB", // ABIA
+    "QUNDQ", "FDQ0", "BQ0NB", // ACCA
+    "c2VjcmV0", "NlY3Jld", "zZWNyZX", // secret
+    "U2VjcmV0", "TZWNyZX", // Secret (its middle alignment equals secret's)
+    "U0VDUkVU", "NFQ1JFV", "TRUNSRV",  // SECRET
+    "QVdTX1NF", // AWS_SE (a whole env file encoded)
+];
+
+/// URL escapes of the characters a secret can hold that need one (`/`, `+`, `=`).
+const URL_ESCAPES: [&str; 6] = ["%2F", "%2f", "%2B", "%2b", "%3D", "%3d"];
+
+/// The start of a JSON `\u00XX` escape.
+const JSON_ESCAPE: &str = "\\u00";
+
+/// What a trigger literal found by [`triggers`] stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TriggerKind {
+    Name,
+    Base64,
+    Url,
+    Json,
+}
+
+impl Trigger {
+    /// The kind of the automaton's pattern `index` (they are built in this order).
+    fn kind(index: usize) -> TriggerKind {
+        let names = PLAIN_SECRET_NAMES.len();
+        let base64 = names + BASE64_SIGNATURES.len();
+        let url = base64 + URL_ESCAPES.len();
+        match index {
+            i if i < names => TriggerKind::Name,
+            i if i < base64 => TriggerKind::Base64,
+            i if i < url => TriggerKind::Url,
+            _ => TriggerKind::Json,
+        }
+    }
+}
+
+/// One automaton over every decoding trigger (plain secret names, base64 signatures, URL
+/// escapes, the JSON escape), built once, so the decoders cost one pass over the text.
+fn triggers() -> &'static aho_corasick::AhoCorasick {
+    static AUTOMATON: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AUTOMATON.get_or_init(|| {
+        let literals = PLAIN_SECRET_NAMES
+            .iter()
+            .chain(BASE64_SIGNATURES.iter())
+            .chain(URL_ESCAPES.iter())
+            .chain(std::iter::once(&JSON_ESCAPE));
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(literals)
+            // A fixed set of short literals always builds.
+            .unwrap_or_else(|e| unreachable!("decoding trigger automaton: {e}"))
+    })
+}
+
 /// Text a credential can be part of: printable ASCII and line breaks.
 fn is_text(b: u8) -> bool {
     (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t'
@@ -150,39 +218,36 @@ impl DecodeState {
 
     /// Records the triggers that start in `data[core]` (looking past its end as needed).
     pub fn collect(&mut self, data: &[u8], core: Range<usize>) {
-        self.collect_base64(data, core.clone());
+        // One automaton pass finds every kind of trigger; each kind keeps its own `done` mark
+        // so a run is looked at once.
         let slice = &data[core.clone()];
-        let mut done = core.start;
-        for at in memchr::memchr_iter(b'%', slice) {
-            let at = core.start + at;
-            if at < done {
-                continue;
-            }
-            if let (Some(&a), Some(&b)) = (data.get(at + 1), data.get(at + 2)) {
-                let (a, b) = (a.to_ascii_uppercase(), b.to_ascii_uppercase());
-                if matches!((a, b), (b'2', b'F') | (b'2', b'B') | (b'3', b'D')) {
+        let (mut base64_done, mut url_done, mut json_done) = (core.start, core.start, core.start);
+        for hit in triggers().find_iter(slice) {
+            let at = core.start + hit.start();
+            match Trigger::kind(hit.pattern().as_usize()) {
+                TriggerKind::Name | TriggerKind::Base64 if at >= base64_done => {
+                    let name = Trigger::kind(hit.pattern().as_usize()) == TriggerKind::Name;
+                    base64_done = self.base64_at(data, at, hit.end() - hit.start(), name);
+                }
+                TriggerKind::Url if at >= url_done => {
                     let (run, len) = escaped_run(data, at, Encoding::Url);
                     // Only a secret (40 characters) ever needs URL-encoding.
                     if len >= 40 {
                         self.push(run.clone(), Encoding::Url);
                     }
-                    done = run.end;
+                    url_done = run.end;
                 }
-            }
-        }
-        done = core.start;
-        for at in memchr::memmem::find_iter(slice, b"\\u00") {
-            let at = core.start + at;
-            if at < done {
-                continue;
-            }
-            if json_escape(data, at).is_some_and(|c| c < 0x80) {
-                let (run, len) = escaped_run(data, at, Encoding::JsonEscape);
-                // A key ID is 20 characters.
-                if len >= 20 {
-                    self.push(run.clone(), Encoding::JsonEscape);
+                TriggerKind::Json if at >= json_done => {
+                    if json_escape(data, at).is_some_and(|c| c < 0x80) {
+                        let (run, len) = escaped_run(data, at, Encoding::JsonEscape);
+                        // A key ID is 20 characters.
+                        if len >= 20 {
+                            self.push(run.clone(), Encoding::JsonEscape);
+                        }
+                        json_done = run.end;
+                    }
                 }
-                done = run.end;
+                _ => {}
             }
         }
     }
@@ -191,54 +256,42 @@ impl DecodeState {
         self.triggers.push(Trigger { span, encoding });
     }
 
-    /// Base64 runs of at least [`MIN_BASE64_RUN`] bytes starting in `core` that decode to text.
-    ///
-    /// Skip-ahead search: a qualifying run that starts at or after `i` covers byte
-    /// `i + MIN_BASE64_RUN - 1`, so when that byte is not base64 the search jumps past it;
-    /// otherwise it walks back to the last non-base64 byte and resumes there. In ordinary text
-    /// this looks at a small fraction of the bytes.
-    fn collect_base64(&mut self, data: &[u8], core: Range<usize>) {
+    /// Looks at the base64 run a trigger at `at` (`len` bytes) points to: the run holding a
+    /// base64 signature, or (`name`) the run that starts shortly after a plain `secret` name
+    /// (`AWS_SECRET_ACCESS_KEY: <base64>` in a Kubernetes Secret). Records it when it is long
+    /// enough and decodes to text; returns where the next trigger may start.
+    fn base64_at(&mut self, data: &[u8], at: usize, len: usize, name: bool) -> usize {
         let b64 = |b: u8| BASE64_BYTES[usize::from(b)];
-        let mut i = core.start;
-        while i < core.end {
-            let probe = i + MIN_BASE64_RUN - 1;
-            if probe >= data.len() {
-                return;
-            }
-            if !b64(data[probe]) {
-                i = probe + 1;
-                continue;
-            }
-            let mut q = probe;
-            while q > i && b64(data[q - 1]) {
-                q -= 1;
-            }
-            if q > i {
-                i = q;
-                continue;
-            }
-            // data[i..=probe] is all base64: find the whole run.
-            let mut start = i;
-            while start > 0 && b64(data[start - 1]) {
-                start -= 1;
-            }
-            let mut end = probe + 1;
-            while end < data.len() && b64(data[end]) {
-                end += 1;
-            }
-            // A run that began in an earlier core is that core's.
-            if start >= core.start
-                && end - start <= MAX_BASE64_RUN
-                && decode_base64_text(&data[start..end], &mut self.scratch)
+        let probe = if name {
+            let from = at + len;
+            let until = data.len().min(from + NAME_TO_VALUE);
+            match data[from..until]
+                .windows(MIN_BASE64_RUN)
+                .position(|w| w.iter().all(|&b| b64(b)))
             {
-                let mut stop = end;
-                while stop < data.len() && stop < end + 2 && data[stop] == b'=' {
-                    stop += 1;
-                }
-                self.push(start..stop, Encoding::Base64);
+                Some(p) => from + p,
+                None => return at + len,
             }
-            i = end + 1;
+        } else {
+            at
+        };
+        let mut start = probe;
+        while start > 0 && probe - start < MAX_BASE64_RUN && b64(data[start - 1]) {
+            start -= 1;
         }
+        let mut end = probe;
+        while end < data.len() && end - start < MAX_BASE64_RUN && b64(data[end]) {
+            end += 1;
+        }
+        if end - start >= MIN_BASE64_RUN && decode_base64_text(&data[start..end], &mut self.scratch)
+        {
+            let mut stop = end;
+            while stop < data.len() && stop < end + 2 && data[stop] == b'=' {
+                stop += 1;
+            }
+            self.push(start..stop, Encoding::Base64);
+        }
+        end.max(at + len)
     }
 
     /// Scans decoded views around the triggers recorded for `data` and adds what only the
