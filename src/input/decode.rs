@@ -237,15 +237,15 @@ impl DecodeState {
                     }
                     url_done = run.end;
                 }
-                TriggerKind::Json if at >= json_done => {
-                    if json_escape(data, at).is_some_and(|c| c < 0x80) {
-                        let (run, len) = escaped_run(data, at, Encoding::JsonEscape);
-                        // A key ID is 20 characters.
-                        if len >= 20 {
-                            self.push(run.clone(), Encoding::JsonEscape);
-                        }
-                        json_done = run.end;
+                TriggerKind::Json
+                    if at >= json_done && json_escape(data, at).is_some_and(|c| c < 0x80) =>
+                {
+                    let (run, len) = escaped_run(data, at, Encoding::JsonEscape);
+                    // A key ID is 20 characters.
+                    if len >= 20 {
+                        self.push(run.clone(), Encoding::JsonEscape);
                     }
+                    json_done = run.end;
                 }
                 _ => {}
             }
