@@ -172,7 +172,8 @@ impl<'d> BlobScanner<'d> {
         loop {
             let end = data.len().min(start + step);
             detector.scan_range(data, start..end, &mut self.state);
-            self.decode.collect(data, start..end);
+            self.decode.collect(data, self.state.taps());
+            self.state.clear_taps();
             // Keep the overlap the next piece looks back into.
             let done = start.saturating_sub(detector.overlap());
             if done >= released + chunk {

@@ -8,6 +8,7 @@
 //! parts into [`Match`]es.
 
 mod checks;
+pub mod encoded;
 mod pair;
 
 use std::ops::Range;
@@ -15,6 +16,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::rules::{Near, Rule};
+use encoded::{Tap, TapKind};
 
 pub use pair::PAIR_DISTANCE;
 
@@ -75,12 +77,23 @@ pub struct Match {
 pub struct ScanState {
     windows: Vec<Vec<Range<usize>>>,
     atoms: Vec<Atom>,
+    taps: Vec<Tap>,
 }
 
 impl ScanState {
-    /// Forgets the atoms of the previous blob.
+    /// Forgets the atoms and signature hits of the previous blob.
     pub fn clear(&mut self) {
         self.atoms.clear();
+        self.taps.clear();
+    }
+
+    /// Encoded-credential signatures found since the last [`Self::clear_taps`], in order.
+    pub fn taps(&self) -> &[Tap] {
+        &self.taps
+    }
+
+    pub fn clear_taps(&mut self) {
+        self.taps.clear();
     }
 }
 
@@ -91,6 +104,8 @@ pub struct Detector {
     prefilter: AhoCorasick,
     /// For each prefilter pattern, the rules that listed that keyword.
     keyword_rules: Vec<Vec<usize>>,
+    /// For each prefilter pattern, the encoded-credential signature it also is, if any.
+    taps: Vec<Option<TapKind>>,
     /// Rules that run around confirmed key IDs.
     near_key_rules: Vec<usize>,
     /// Bytes on each side of a core range that keyword hits are looked for in.
@@ -120,6 +135,19 @@ impl Detector {
                 overlap = overlap.max(rule.window_before.max(rule.window_after) + keyword.len());
             }
         }
+        // Encoded-credential signatures share the automaton, so finding them costs no pass of
+        // its own; a literal that is both keyword and signature is one pattern.
+        let mut taps = vec![None; keywords.len()];
+        for (literal, kind) in encoded::signatures() {
+            match keywords.iter().position(|k| k == literal) {
+                Some(slot) => taps[slot] = Some(kind),
+                None => {
+                    keywords.push(literal.to_string());
+                    keyword_rules.push(Vec::new());
+                    taps.push(Some(kind));
+                }
+            }
+        }
         let prefilter = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)?;
@@ -127,6 +155,7 @@ impl Detector {
             rules,
             prefilter,
             keyword_rules,
+            taps,
             near_key_rules,
             overlap,
         })
@@ -155,7 +184,13 @@ impl Detector {
         }
         for hit in self.prefilter.find_iter(&data[lo..hi]) {
             let (start, end) = (lo + hit.start(), lo + hit.end());
-            for &index in &self.keyword_rules[hit.pattern().as_usize()] {
+            let slot = hit.pattern().as_usize();
+            if let Some(kind) = self.taps[slot] {
+                if core.contains(&start) {
+                    state.taps.push(Tap { kind, start, end });
+                }
+            }
+            for &index in &self.keyword_rules[slot] {
                 let rule = &self.rules[index];
                 let window = start.saturating_sub(rule.window_before)
                     ..end.saturating_add(rule.window_after).min(data.len());

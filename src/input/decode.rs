@@ -21,6 +21,7 @@ use std::ops::Range;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
+use crate::detect::encoded::{Tap, TapKind};
 use crate::detect::{Detector, Match, ScanState};
 use crate::finding::{self, Finding};
 use crate::input::Origin;
@@ -73,73 +74,8 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Plain names after which a base64 value is decoded (they come first in the signatures).
-const PLAIN_SECRET_NAMES: [&str; 3] = ["secret", "Secret", "SECRET"];
-
 /// How far after a plain name its base64 value may start.
 const NAME_TO_VALUE: usize = 128;
-
-/// Base64 forms of `AKIA`, `ASIA`, `ABIA`, `ACCA` and `secret`/`Secret`/`SECRET` at each of the
-/// three alignments a word can have in a base64 stream (only the characters the word alone
-/// determines), after [`PLAIN_SECRET_NAMES`].
-const BASE64_SIGNATURES: [&str; 21] = [
-    "QUtJQ", "FLSU", "BS0lB", // AKIA
-    "QVNJQ", "FTSU", "BU0lB", // ASIA
-    "QUJJQ", "FCSU", "BQklB", // ABIA
-    "QUNDQ", "FDQ0", "BQ0NB", // ACCA
-    "c2VjcmV0", "NlY3Jld", "zZWNyZX", // secret
-    "U2VjcmV0", "TZWNyZX", // Secret (its middle alignment equals secret's)
-    "U0VDUkVU", "NFQ1JFV", "TRUNSRV",  // SECRET
-    "QVdTX1NF", // AWS_SE (a whole env file encoded)
-];
-
-/// URL escapes of the characters a secret can hold that need one (`/`, `+`, `=`).
-const URL_ESCAPES: [&str; 6] = ["%2F", "%2f", "%2B", "%2b", "%3D", "%3d"];
-
-/// The start of a JSON `\u00XX` escape.
-const JSON_ESCAPE: &str = "\\u00";
-
-/// What a trigger literal found by [`triggers`] stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TriggerKind {
-    Name,
-    Base64,
-    Url,
-    Json,
-}
-
-impl Trigger {
-    /// The kind of the automaton's pattern `index` (they are built in this order).
-    fn kind(index: usize) -> TriggerKind {
-        let names = PLAIN_SECRET_NAMES.len();
-        let base64 = names + BASE64_SIGNATURES.len();
-        let url = base64 + URL_ESCAPES.len();
-        match index {
-            i if i < names => TriggerKind::Name,
-            i if i < base64 => TriggerKind::Base64,
-            i if i < url => TriggerKind::Url,
-            _ => TriggerKind::Json,
-        }
-    }
-}
-
-/// One automaton over every decoding trigger (plain secret names, base64 signatures, URL
-/// escapes, the JSON escape), built once, so the decoders cost one pass over the text.
-fn triggers() -> &'static aho_corasick::AhoCorasick {
-    static AUTOMATON: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    AUTOMATON.get_or_init(|| {
-        let literals = PLAIN_SECRET_NAMES
-            .iter()
-            .chain(BASE64_SIGNATURES.iter())
-            .chain(URL_ESCAPES.iter())
-            .chain(std::iter::once(&JSON_ESCAPE));
-        aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(literals)
-            // A fixed set of short literals always builds.
-            .unwrap_or_else(|e| unreachable!("decoding trigger automaton: {e}"))
-    })
-}
 
 /// Text a credential can be part of: printable ASCII and line breaks.
 fn is_text(b: u8) -> bool {
@@ -216,20 +152,19 @@ impl DecodeState {
         self.triggers.clear();
     }
 
-    /// Records the triggers that start in `data[core]` (looking past its end as needed).
-    pub fn collect(&mut self, data: &[u8], core: Range<usize>) {
-        // One automaton pass finds every kind of trigger; each kind keeps its own `done` mark
-        // so a run is looked at once.
-        let slice = &data[core.clone()];
-        let (mut base64_done, mut url_done, mut json_done) = (core.start, core.start, core.start);
-        for hit in triggers().find_iter(slice) {
-            let at = core.start + hit.start();
-            match Trigger::kind(hit.pattern().as_usize()) {
-                TriggerKind::Name | TriggerKind::Base64 if at >= base64_done => {
-                    let name = Trigger::kind(hit.pattern().as_usize()) == TriggerKind::Name;
-                    base64_done = self.base64_at(data, at, hit.end() - hit.start(), name);
+    /// Records the decoding triggers that the prefilter's signature hits (`taps`, in order)
+    /// point to.
+    pub fn collect(&mut self, data: &[u8], taps: &[Tap]) {
+        // Each kind keeps its own `done` mark so a run is looked at once.
+        let (mut base64_done, mut url_done, mut json_done) = (0, 0, 0);
+        for tap in taps {
+            let at = tap.start;
+            match tap.kind {
+                TapKind::Name | TapKind::Base64 if at >= base64_done => {
+                    let name = tap.kind == TapKind::Name;
+                    base64_done = self.base64_at(data, at, tap.end - tap.start, name);
                 }
-                TriggerKind::Url if at >= url_done => {
+                TapKind::Url if at >= url_done => {
                     let (run, len) = escaped_run(data, at, Encoding::Url);
                     // Only a secret (40 characters) ever needs URL-encoding.
                     if len >= 40 {
@@ -237,7 +172,7 @@ impl DecodeState {
                     }
                     url_done = run.end;
                 }
-                TriggerKind::Json
+                TapKind::Json
                     if at >= json_done && json_escape(data, at).is_some_and(|c| c < 0x80) =>
                 {
                     let (run, len) = escaped_run(data, at, Encoding::JsonEscape);
@@ -696,9 +631,13 @@ mod tests {
     #[test]
     fn escape_triggers_need_a_long_token() {
         let mut state = DecodeState::default();
+        let detector = Detector::new(crate::rules::builtin()).unwrap();
+        let mut scan = ScanState::default();
         let mut triggers = |text: &str| {
             state.clear();
-            state.collect(text.as_bytes(), 0..text.len());
+            scan.clear();
+            detector.scan_range(text.as_bytes(), 0..text.len(), &mut scan);
+            state.collect(text.as_bytes(), scan.taps());
             state
                 .triggers
                 .iter()
