@@ -323,9 +323,13 @@ fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result
         rules: setup.detector.rules(),
         root: Some(&setup.root),
     };
-    report::write(&mut out, &outcome.findings, common.format, &context)
+    match report::write(&mut out, &outcome.findings, common.format, &context)
         .and_then(|()| out.flush())
-        .context("cannot write the report")
+    {
+        // A reader that stopped early (`keysweep ... | head`) is not an error of the scan.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write the report"),
+    }
 }
 
 fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {

@@ -964,3 +964,25 @@ fn symlink_loop_in_a_clean_tree_is_a_warning_not_an_error() {
     assert!(stderr(&out).contains("warning"), "{}", stderr(&out));
     assert!(stderr(&out).contains("loop"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let dir = TempDir::new().unwrap();
+    let lines: String = (0..3000)
+        .map(|i| format!("key{i} = {}\n", KEY_IDS[0]))
+        .collect();
+    write(dir.path(), "many.txt", lines);
+    let bin = assert_cmd::cargo::cargo_bin("keysweep");
+    let out = std::process::Command::new("bash")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(format!(
+            "'{}' scan --format json . | head -c 100 >/dev/null; echo \"status=${{PIPESTATUS[0]}}\"",
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("status=1"), "{text} {}", stderr(&out));
+    assert!(!stderr(&out).contains("Broken pipe"), "{}", stderr(&out));
+}

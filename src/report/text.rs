@@ -93,6 +93,22 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
         }
         line.push_str(&format!("  [{}]", f.rule));
         writeln!(out, "{line}")?;
+        let o = &f.location.origin;
+        if let Some(commit) = &o.commit {
+            let mut provenance = format!("      introduced in {}", &commit[..commit.len().min(12)]);
+            if let Some(author) = &o.author {
+                provenance.push_str(&format!(" by {author}"));
+            }
+            if let Some(date) = &o.date {
+                provenance.push_str(&format!(" on {date}"));
+            }
+            match o.present_at_head {
+                Some(true) => provenance.push_str("; still at HEAD"),
+                Some(false) => provenance.push_str("; gone from HEAD (still in history)"),
+                None => {}
+            }
+            writeln!(out, "{provenance}")?;
+        }
         if let Some(step) = f.remediation.first() {
             writeln!(out, "      next: {}", step.command)?;
         }
