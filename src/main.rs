@@ -335,8 +335,9 @@ fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result
 fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
     let s = &outcome.stats;
     let mut line = format!(
-        "keysweep: scanned {} file{} ({:.1} MB) in {:.2} s: {} finding{}",
+        "keysweep: scanned {} {}{} ({:.1} MB) in {:.2} s: {} finding{}",
         s.files,
+        if s.blobs { "blob" } else { "file" },
         if s.files == 1 { "" } else { "s" },
         s.bytes as f64 / 1e6,
         s.elapsed.as_secs_f64(),

@@ -59,7 +59,10 @@ impl Default for ScanOptions {
 /// Counters for the summary line.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Inputs scanned: files, or git blobs when [`Self::blobs`].
     pub files: u64,
+    /// The inputs were git blobs (for the summary's wording).
+    pub blobs: bool,
     pub bytes: u64,
     /// Files the ignore rules kept out of the scan (None when not counted).
     pub ignored: Option<u64>,
@@ -355,6 +358,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             elapsed: started.elapsed(),
             archives: totals.archives.into_inner(),
             decompressed: totals.decompressed.into_inner(),
+            blobs: false,
         },
     }
 }

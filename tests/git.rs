@@ -556,7 +556,7 @@ fn packed_history_is_scanned_like_loose_history() {
     assert!(blobs >= 30, "{blobs}");
     for run in [&loose, &packed] {
         assert!(
-            run.stderr.contains(&format!("scanned {blobs} files")),
+            run.stderr.contains(&format!("scanned {blobs} blobs")),
             "{blobs} distinct blobs: {}",
             run.stderr
         );

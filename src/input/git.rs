@@ -115,6 +115,7 @@ pub fn scan(detector: &Detector, path: &Path, opts: &GitOptions) -> Result<GitOu
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.errors.sort_by(|a, b| a.path.cmp(&b.path));
     out.stats.elapsed = started.elapsed();
+    out.stats.blobs = true;
     Ok(GitOutcome {
         outcome: out,
         warnings,
