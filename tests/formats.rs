@@ -400,6 +400,10 @@ fn more_places_keys_are_pasted() {
             "cred.ps1",
             format!("Set-AWSCredential -AccessKey {K1} -SecretKey {S1} -StoreAs default\n"),
         ),
+        ("terraform.tfstate", format!("{{\"resources\":[{{\"type\":\"aws_iam_access_key\",\"instances\":[{{\"attributes\":{{\"id\":\"{K1}\",\"secret\":\"{S1}\",\"status\":\"Active\",\"user\":\"ci-bot\"}}}}]}}]}}\n")),
+        ("collection.postman.json", format!("{{\"auth\":{{\"type\":\"awsv4\",\"awsv4\":[{{\"key\":\"secretKey\",\"value\":\"{S1}\"}},{{\"key\":\"accessKey\",\"value\":\"{K1}\"}}]}}}}\n")),
+        ("app.config", format!("<appSettings>\n  <add key=\"AWSAccessKey\" value=\"{K1}\" />\n  <add key=\"AWSSecretKey\" value=\"{S1}\" />\n</appSettings>\n")),
+        ("credentials.xml", format!("<AWSCredentialsImpl>\n  <accessKey>{K1}</accessKey>\n  <secretKey>{S1}</secretKey>\n</AWSCredentialsImpl>\n")),
     ];
     for (name, text) in cases {
         assert_pairs(name, &text, &[(K1, S1)]);
@@ -458,4 +462,14 @@ fn inline_allow_suppresses_its_line_and_no_allow_reports_it() {
     let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
     let keys: Vec<_> = summary(&findings).into_iter().map(|f| f.1).collect();
     assert_eq!(keys, vec![K3.to_string(), K2.to_string()]);
+}
+
+#[test]
+fn temporary_key_ids_in_cloudtrail_logs_are_low_severity() {
+    let log = format!("{{\"Records\":[{{\"userIdentity\":{{\"type\":\"AssumedRole\",\"principalId\":\"AROA5DHODZDOCIS2JHTL:bot\",\"accessKeyId\":\"{T1}\"}},\"eventName\":\"GetObject\"}}]}}\n");
+    let findings = scan("cloudtrail.json", log.as_bytes());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["kind"], "access_key_id");
+    assert_eq!(findings[0]["key_id"], T1);
+    assert_eq!(findings[0]["severity"], "low");
 }
