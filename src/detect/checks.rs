@@ -4,6 +4,10 @@
 //! scanner must stay quiet about: tokens that are part of longer runs, AWS documentation
 //! example keys, placeholders, hex digests and low-entropy strings.
 
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Bytes of an alphanumeric run: a key ID inside one is not a key ID.
 fn is_alnum(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -34,16 +38,39 @@ const KEY_ID_PLACEHOLDER_WORDS: [&str; 13] = [
     "REDACTED",
 ];
 
-/// Words (matched case-insensitively) that mark a secret as a placeholder.
-const SECRET_PLACEHOLDER_WORDS: [&str; 7] = [
-    "example",
+/// Words (matched case-insensitively) that mark a secret as a placeholder, and the heads of
+/// AWS's documentation secrets (`wJalrXUtnFEMI/...`, `je7MtGbClwBF/...`), which test suites
+/// mutate.
+const SECRET_PLACEHOLDER_WORDS: [&str; 9] = [
+    "exampl",
     "placeholder",
     "redacted",
     "yoursecret",
     "secretkey",
     "changeme",
     "dummy",
+    "wjalrxutnfemi",
+    "je7mtgbclwbf",
 ];
+
+/// One automaton per word list, built once: a credential is checked in one short pass
+/// instead of one substring search per word.
+fn placeholder_words(secret: bool) -> &'static AhoCorasick {
+    static KEY_ID: OnceLock<AhoCorasick> = OnceLock::new();
+    static SECRET: OnceLock<AhoCorasick> = OnceLock::new();
+    let (cell, words, fold): (_, &[&str], _) = if secret {
+        (&SECRET, &SECRET_PLACEHOLDER_WORDS, true)
+    } else {
+        (&KEY_ID, &KEY_ID_PLACEHOLDER_WORDS, false)
+    };
+    cell.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(fold)
+            .build(words)
+            // A fixed list of short ASCII words always builds.
+            .unwrap_or_else(|e| unreachable!("placeholder automaton: {e}"))
+    })
+}
 
 /// The longest run of one repeated byte, or of bytes each one above the previous
 /// (`ABCDE`, `23456`), that random keys practically never contain (p < 1e-5).
@@ -82,8 +109,7 @@ pub(crate) fn key_id(data: &[u8], start: usize, end: usize) -> bool {
     if has_placeholder_run(body) {
         return false;
     }
-    let text = String::from_utf8_lossy(id);
-    !KEY_ID_PLACEHOLDER_WORDS.iter().any(|w| text.contains(w))
+    !placeholder_words(false).is_match(id)
 }
 
 /// Removes JSON's optional `\/` escaping from a captured secret or token.
@@ -139,11 +165,7 @@ pub(crate) fn secret(data: &[u8], start: usize, end: usize, entropy_min: f32) ->
     if has_placeholder_run(bytes) {
         return None;
     }
-    let lower_text = value.to_ascii_lowercase();
-    if SECRET_PLACEHOLDER_WORDS
-        .iter()
-        .any(|w| lower_text.contains(w))
-    {
+    if placeholder_words(true).is_match(bytes) {
         return None;
     }
     if entropy::shannon_entropy(bytes) < entropy_min {

@@ -218,8 +218,12 @@ impl Detector {
             let mut windows = Vec::new();
             for &index in &self.near_key_rules {
                 let rule = &self.rules[index];
+                // A rule that finds only tokens runs only where a token can pair.
+                let token_only = rule.captures[1].is_none();
                 windows.clear();
-                for atom in state.atoms.iter().filter(|a| a.part == Part::KeyId) {
+                for atom in state.atoms.iter().filter(|a| {
+                    a.part == Part::KeyId && (!token_only || pair::takes_token(&a.value))
+                }) {
                     let window = atom.start.saturating_sub(rule.window_before)
                         ..atom.end.saturating_add(rule.window_after).min(data.len());
                     push_window(&mut windows, window);

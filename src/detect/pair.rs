@@ -6,6 +6,11 @@ use super::{Atom, Match, Part, Span};
 /// How far apart (bytes between the nearest edges) a key ID and its secret or token may be.
 pub const PAIR_DISTANCE: usize = 1024;
 
+/// Session tokens go with temporary (ASIA) key IDs only.
+pub(super) fn takes_token(key_id: &str) -> bool {
+    key_id.starts_with("ASIA")
+}
+
 fn distance(a: &Atom, b: &Atom) -> usize {
     if a.end <= b.start {
         b.start - a.end
@@ -88,7 +93,7 @@ pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
     let temporary: Vec<usize> = keys
         .iter()
         .copied()
-        .filter(|&k| atoms[k].value.starts_with("ASIA"))
+        .filter(|&k| takes_token(&atoms[k].value))
         .collect();
     let token_of = assign(atoms, &temporary, &tokens, &mut taken);
 
