@@ -1,19 +1,19 @@
 //! Archives, compressed files and encodings, end to end: files built at test time with the
 //! compression crates, scanned by the real binary.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::fs;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use assert_cmd::Command;
 use base64::Engine;
 use serde_json::Value;
 use tempfile::TempDir;
 
-// Made-up keys (random base32 / base64).
-const KEY: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "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";
+use common::{json_scan, keysweep, write, Run, KEY, SECRET};
+
+// More made-up keys (random base32 / base64).
 const PLANTED: [(&str, &str); 6] = [
     (
         "AKIAUJZDEGXDNCF32EPF",
@@ -96,36 +96,11 @@ fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn write(dir: &Path, name: &str, data: &[u8]) {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, data).unwrap();
-}
-
-struct Run {
-    code: i32,
-    findings: Vec<Value>,
-    stderr: String,
-}
-
+/// `keysweep scan --format json --show-secrets ARGS` run in `dir`.
 fn scan(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
-        .current_dir(dir)
-        .args(["scan", "--format", "json", "--show-secrets"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let findings: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON report ({e}): {stdout}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        findings: findings.as_array().unwrap().clone(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let mut cmd = json_scan();
+    cmd.current_dir(dir).arg("--show-secrets").args(args);
+    Run::report(cmd.output().unwrap())
 }
 
 fn field<'a>(f: &'a Value, name: &str) -> Option<&'a str> {
@@ -222,8 +197,7 @@ fn zip_and_tar_members_are_named() {
         ]
     );
     // The text report names the member with `!`.
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
+    let out = keysweep()
         .current_dir(dir.path())
         .args(["scan", "dump/app.zip", "--color", "never"])
         .output()
@@ -281,8 +255,7 @@ fn formats_are_recognised_by_content_not_name() {
 #[test]
 fn stdin_archive() {
     let env = env_file(KEY, SECRET);
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
+    let out = keysweep()
         .args(["scan", "-", "--format", "jsonl"])
         .write_stdin(zstd(&env))
         .output()
@@ -672,8 +645,7 @@ fn limits_can_be_raised() {
 fn progress_stays_off_stdout() {
     let dir = TempDir::new().unwrap();
     write(dir.path(), "a.gz", &gzip(&env_file(KEY, SECRET)));
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
+    let out = keysweep()
         .current_dir(dir.path())
         .args(["scan", ".", "--format", "jsonl", "--no-progress"])
         .output()
