@@ -20,11 +20,11 @@ fn pair(key: &str) -> String {
 /// A repository with a key pair in `app/.env` and a lone key ID in `vendor/lib/x.js`.
 fn repo(config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "app/.env", &pair(KEY));
+    write(dir.path(), "app/.env", pair(KEY));
     write(
         dir.path(),
         "vendor/lib/x.js",
-        &format!("var k = '{LONE_KEY}';\n"),
+        format!("var k = '{LONE_KEY}';\n"),
     );
     write(dir.path(), ".keysweep.toml", config);
     dir
@@ -223,11 +223,7 @@ specificity = 5
 examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
 "#,
     );
-    write(
-        dir.path(),
-        "build.sh",
-        &format!("# DEPLOYKEY:{OTHER_KEY}\n"),
-    );
+    write(dir.path(), "build.sh", format!("# DEPLOYKEY:{OTHER_KEY}\n"));
     let outside = tempfile::tempdir().unwrap();
     let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
     let custom = run

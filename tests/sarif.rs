@@ -51,18 +51,18 @@ fn fixture() -> tempfile::TempDir {
     write(
         dir.path(),
         ".env",
-        &format!("APP=1\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
+        format!("APP=1\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
     );
-    write(dir.path(), "sub dir/lone.txt", &format!("id: {LONE_KEY}\n"));
+    write(dir.path(), "sub dir/lone.txt", format!("id: {LONE_KEY}\n"));
     write(
         dir.path(),
         "notes/temp.md",
-        &format!("old key {LONE_TEMP_KEY}\n"),
+        format!("old key {LONE_TEMP_KEY}\n"),
     );
     write(
         dir.path(),
         "sts.json",
-        &format!(
+        format!(
             "{{\"Credentials\": {{\"AccessKeyId\": \"{SESSION_KEY}\", \"SecretAccessKey\": \"{SECRET}\", \"SessionToken\": \"{TOKEN}\", \"Expiration\": \"2026-11-27T22:00:00+00:00\"}}}}\n"
         ),
     );
@@ -275,7 +275,7 @@ specificity = 5
 examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
 "#,
     );
-    write(dir.path(), "build.sh", &format!("# DEPLOYKEY:{LONE_KEY}\n"));
+    write(dir.path(), "build.sh", format!("# DEPLOYKEY:{LONE_KEY}\n"));
     let rules_arg = rules_dir.path().to_str().unwrap();
     let (code, text) = scan(dir.path(), &["--format", "sarif", "--rules", rules_arg]);
     assert_eq!(code, 1);
@@ -548,7 +548,7 @@ fn action_scan_step_gates_a_pull_request_range() {
     let r = repo.path();
     git(r, &["init", "-q", "-b", "main"]);
     write(r, "README", "app\n");
-    write(r, "old.env", &format!("id = {LONE_KEY}\n"));
+    write(r, "old.env", format!("id = {LONE_KEY}\n"));
     git(r, &["add", "."]);
     git(r, &["commit", "-qm", "base"]);
     let base = git(r, &["rev-parse", "HEAD"]);
@@ -556,7 +556,7 @@ fn action_scan_step_gates_a_pull_request_range() {
     write(
         r,
         "app/settings.py",
-        &format!("\nAWS_ACCESS_KEY_ID = \"{KEY}\"\nAWS_SECRET_ACCESS_KEY = \"{SECRET}\"\n"),
+        format!("\nAWS_ACCESS_KEY_ID = \"{KEY}\"\nAWS_SECRET_ACCESS_KEY = \"{SECRET}\"\n"),
     );
     git(r, &["add", "."]);
     git(r, &["commit", "-qm", "add settings"]);
