@@ -1,19 +1,19 @@
 //! Archives, compressed files and encodings, end to end: files built at test time with the
 //! compression crates, scanned by the real binary.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::fs;
 use std::io::{Cursor, Write};
 use std::path::Path;
 
-use assert_cmd::Command;
 use base64::Engine;
 use serde_json::Value;
 use tempfile::TempDir;
 
-// Made-up keys (random base32 / base64).
-const KEY: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "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";
+use common::{json_scan, keysweep, write, Run, KEY, SECRET};
+
+// More made-up keys (random base32 / base64).
 const PLANTED: [(&str, &str); 6] = [
     (
         "AKIAUJZDEGXDNCF32EPF",
@@ -96,36 +96,11 @@ fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn write(dir: &Path, name: &str, data: &[u8]) {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, data).unwrap();
-}
-
-struct Run {
-    code: i32,
-    findings: Vec<Value>,
-    stderr: String,
-}
-
+/// `keysweep scan --format json --show-secrets ARGS` run in `dir`.
 fn scan(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
-        .current_dir(dir)
-        .args(["scan", "--format", "json", "--show-secrets"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let findings: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON report ({e}): {stdout}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        findings: findings.as_array().unwrap().clone(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let mut cmd = json_scan();
+    cmd.current_dir(dir).arg("--show-secrets").args(args);
+    Run::report(cmd.output().unwrap())
 }
 
 fn field<'a>(f: &'a Value, name: &str) -> Option<&'a str> {
@@ -162,10 +137,10 @@ fn pair(path: &str, member: &str) -> (String, String, String, String) {
 fn compressed_files_are_opened() {
     let dir = TempDir::new().unwrap();
     let env = env_file(KEY, SECRET);
-    write(dir.path(), "logs/prod.env.gz", &gzip(&env));
-    write(dir.path(), "logs/prod.env.bz2", &bzip2(&env));
-    write(dir.path(), "logs/prod.env.xz", &xz(&env));
-    write(dir.path(), "logs/prod.env.zst", &zstd(&env));
+    write(dir.path(), "logs/prod.env.gz", gzip(&env));
+    write(dir.path(), "logs/prod.env.bz2", bzip2(&env));
+    write(dir.path(), "logs/prod.env.xz", xz(&env));
+    write(dir.path(), "logs/prod.env.zst", zstd(&env));
     let run = scan(dir.path(), &["logs"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
@@ -196,7 +171,7 @@ fn zip_and_tar_members_are_named() {
     write(
         dir.path(),
         "dump/app.zip",
-        &zip(
+        zip(
             &[("README", readme), ("config/prod.env", &env)],
             zip::CompressionMethod::Deflated,
         ),
@@ -204,12 +179,12 @@ fn zip_and_tar_members_are_named() {
     write(
         dir.path(),
         "dump/site.tar.gz",
-        &gzip(&tar(&[("x/readme", readme), ("x/y.env", &env)])),
+        gzip(&tar(&[("x/readme", readme), ("x/y.env", &env)])),
     );
     write(
         dir.path(),
         "dump/site.tgz",
-        &gzip(&tar(&[("etc/app.env", &env)])),
+        gzip(&tar(&[("etc/app.env", &env)])),
     );
     let run = scan(dir.path(), &["dump"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -222,8 +197,7 @@ fn zip_and_tar_members_are_named() {
         ]
     );
     // The text report names the member with `!`.
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
+    let out = keysweep()
         .current_dir(dir.path())
         .args(["scan", "dump/app.zip", "--color", "never"])
         .output()
@@ -269,7 +243,7 @@ fn nested_zip_in_tar_gz_in_zip() {
 fn formats_are_recognised_by_content_not_name() {
     let dir = TempDir::new().unwrap();
     let env = env_file(KEY, SECRET);
-    write(dir.path(), "notes.txt", &gzip(&env));
+    write(dir.path(), "notes.txt", gzip(&env));
     write(dir.path(), "plain.gz", &env);
     let run = scan(dir.path(), &["."]);
     assert_eq!(
@@ -281,8 +255,7 @@ fn formats_are_recognised_by_content_not_name() {
 #[test]
 fn stdin_archive() {
     let env = env_file(KEY, SECRET);
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
+    let out = keysweep()
         .args(["scan", "-", "--format", "jsonl"])
         .write_stdin(zstd(&env))
         .output()
@@ -316,14 +289,14 @@ fn utf16_files() {
     let text = format!(
         "[default]\r\nregion = eu-west-1 — café\r\naws_access_key_id = {KEY}\r\naws_secret_access_key = {SECRET}\r\n"
     );
-    write(dir.path(), "le-bom.ini", &utf16(&text, true, true));
-    write(dir.path(), "le.ini", &utf16(&text, true, false));
-    write(dir.path(), "be.ini", &utf16(&text, false, false));
+    write(dir.path(), "le-bom.ini", utf16(&text, true, true));
+    write(dir.path(), "le.ini", utf16(&text, true, false));
+    write(dir.path(), "be.ini", utf16(&text, false, false));
     // UTF-16 inside an archive too.
     write(
         dir.path(),
         "export.zip",
-        &zip(
+        zip(
             &[("win/creds.ini", &utf16(&text, true, true))],
             zip::CompressionMethod::Deflated,
         ),
@@ -454,7 +427,7 @@ fn s3_sync_dump() {
                 ));
                 planted.insert((format!("bucket/{name}"), key.to_string()));
             }
-            write(&root, &name, &gzip(log.as_bytes()));
+            write(&root, &name, gzip(log.as_bytes()));
         } else {
             let mut json = format!(
                 "{{\"id\": {i}, \"kind\": \"order\", \"items\": [{}], \"note\": \"ok\"",
@@ -485,7 +458,7 @@ fn s3_sync_dump() {
     write(
         &root,
         "backups/configs.tar.gz",
-        &gzip(&tar(&[
+        gzip(&tar(&[
             ("etc/app/app.conf", b"port = 8080\n"),
             ("etc/app/aws.env", &env_file(key, secret)),
         ])),
@@ -555,7 +528,7 @@ fn bad_inputs_are_named_and_the_scan_goes_on() {
     write(
         dir.path(),
         "in/escape.tar",
-        &tar(&[("../../outside.env", &env), ("/etc/keysweep.env", &env)]),
+        tar(&[("../../outside.env", &env), ("/etc/keysweep.env", &env)]),
     );
 
     // Zip bomb: a few KB that expands to 4 GiB of zeros (a multi-member gzip of zeros,
@@ -573,7 +546,7 @@ fn bad_inputs_are_named_and_the_scan_goes_on() {
     write(
         dir.path(),
         "in/locked.zip",
-        &mark_encrypted(zip(&[("secret.env", &env)], zip::CompressionMethod::Stored)),
+        mark_encrypted(zip(&[("secret.env", &env)], zip::CompressionMethod::Stored)),
     );
 
     // And a plain file with a key: the scan reports it.
@@ -634,7 +607,7 @@ fn limits_can_be_raised() {
     }
     let lines = i;
     log.extend_from_slice(&env_file(KEY, SECRET));
-    write(dir.path(), "big.log.gz", &gzip(&log));
+    write(dir.path(), "big.log.gz", gzip(&log));
 
     let run = scan(dir.path(), &["big.log.gz", "--max-archive-bytes", "4M"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -671,9 +644,8 @@ fn limits_can_be_raised() {
 #[test]
 fn progress_stays_off_stdout() {
     let dir = TempDir::new().unwrap();
-    write(dir.path(), "a.gz", &gzip(&env_file(KEY, SECRET)));
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
+    write(dir.path(), "a.gz", gzip(&env_file(KEY, SECRET)));
+    let out = keysweep()
         .current_dir(dir.path())
         .args(["scan", ".", "--format", "jsonl", "--no-progress"])
         .output()

@@ -1,43 +1,19 @@
 //! Baselines: accept today's findings, fail only on new ones.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-const KEY: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "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";
-const NEW_KEY: &str = "AKIAW4NZ7QK2XHR3MT5P";
+use common::{json_scan, keysweep, Run, KEY, OTHER_KEY as NEW_KEY, SECRET};
+
 const NEW_SECRET: &str = "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";
 const OTHER_SECRET: &str = "Hn5tR8wK2pX7mQ4zV9cB3jL6yF1sD0gA/eU+oItY";
 
-struct Run {
-    code: i32,
-    findings: Vec<Value>,
-    stderr: String,
-}
-
 /// `keysweep scan --format json ARGS DIR`.
 fn scan(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
-        .args(["scan", "--format", "json"])
-        .args(args)
-        .arg(dir)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        findings: serde_json::from_slice(&out.stdout).unwrap_or_default(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn key_ids(run: &Run) -> Vec<&str> {
-    run.findings
-        .iter()
-        .map(|f| f["key_id"].as_str().unwrap_or(""))
-        .collect()
+    Run::lenient(json_scan().args(args).arg(dir).output().unwrap())
 }
 
 fn pair(indent: &str, key: &str, secret: &str) -> String {
@@ -56,7 +32,7 @@ fn round_trip_accepts_old_findings_and_fails_on_new_ones() {
     // Write the baseline: the run still reports and fails.
     let first = scan(repo.path(), &["--write-baseline", baseline_arg]);
     assert_eq!(first.code, 1);
-    assert_eq!(key_ids(&first), [KEY]);
+    assert_eq!(first.key_ids(), [KEY]);
     let written = std::fs::read_to_string(&baseline).unwrap();
     assert!(written.contains(KEY));
     assert!(!written.contains(SECRET), "baseline must be redacted");
@@ -81,7 +57,7 @@ fn round_trip_accepts_old_findings_and_fails_on_new_ones() {
     .unwrap();
     let with_new = scan(repo.path(), &["--baseline", baseline_arg]);
     assert_eq!(with_new.code, 1);
-    assert_eq!(key_ids(&with_new), [NEW_KEY]);
+    assert_eq!(with_new.key_ids(), [NEW_KEY]);
     std::fs::remove_file(repo.path().join("deploy.env")).unwrap();
 
     // The old key moved down 10 lines and re-indented: still the same finding.
@@ -105,7 +81,7 @@ fn round_trip_accepts_old_findings_and_fails_on_new_ones() {
     .unwrap();
     let changed = scan(repo.path(), &["--baseline", baseline_arg]);
     assert_eq!(changed.code, 1);
-    assert_eq!(key_ids(&changed), [KEY]);
+    assert_eq!(changed.key_ids(), [KEY]);
 }
 
 #[test]
@@ -116,8 +92,7 @@ fn any_json_or_jsonl_report_is_a_baseline() {
     std::fs::write(repo.path().join("b.txt"), format!("id {NEW_KEY}\n")).unwrap();
     for format in ["json", "jsonl"] {
         let report = work.path().join(format!("report.{format}"));
-        let out = Command::cargo_bin("keysweep")
-            .unwrap()
+        let out = keysweep()
             .args(["scan", "--format", format, "--output"])
             .arg(&report)
             .arg(repo.path())

@@ -7,6 +7,8 @@
 //!
 //! All keys are made up (generated below from a fixed seed), never real credentials.
 
+mod common;
+
 use std::path::Path;
 
 use keysweep::detect::Detector;
@@ -17,9 +19,7 @@ use keysweep::scan::{BlobScanner, ScanOptions};
 use proptest::prelude::*;
 use tempfile::TempDir;
 
-const KEY_ID: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "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";
-const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD6Wn3q4Zk8sR2vLm0pXc7yTg5hJd9fBe1oKa6uNiMwQIgS3rV8lYq2Zp4mWx7cTf1bHn6gKd0jRe9sUa5oLi3kqKgQIIhAAGgwxMjM0NTY3ODkwMTIiDGx1c2Vyc2Vzc2lvbg";
+use common::{KEY as KEY_ID, SECRET, TOKEN};
 
 const CHUNKS: [usize; 4] = [4096, 10_000, 65_536, 1 << 20];
 

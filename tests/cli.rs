@@ -4,6 +4,8 @@
 //!
 //! All keys here are made up (random base32 / base64), never real credentials.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 use std::process::Output;
@@ -13,11 +15,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const KEY_ID: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "Zq8vN3kR/tY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy";
+use common::{write, KEY as KEY_ID, SECRET, SESSION_KEY as TEMP_KEY_ID, TOKEN};
+
 const SECRET_REDACTED: &str = "Zq8v…(40 chars)";
-const TEMP_KEY_ID: &str = "ASIAT4PZQ6HNB2LKW7XM";
-const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD6Wn3q4Zk8sR2vLm0pXc7yTg5hJd9fBe1oKa6uNiMwQIgS3rV8lYq2Zp4mWx7cTf1bHn6gKd0jRe9sUa5oLi3kqKgQIIhAAGgwxMjM0NTY3ODkwMTIiDGx1c2Vyc2Vzc2lvbg";
 
 /// More made-up key IDs and secrets (random base32 / base64), for trees with many keys.
 const KEY_IDS: [&str; 24] = [
@@ -120,14 +120,6 @@ fn scan_jsonl(dir: &Path, args: &[&str]) -> (Vec<Value>, Output) {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     (findings, out)
-}
-
-fn write(dir: &Path, rel: &str, text: impl AsRef<[u8]>) {
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, text).unwrap();
 }
 
 fn key_ids(findings: &[Value]) -> Vec<&str> {

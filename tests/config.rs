@@ -1,67 +1,30 @@
 //! `.keysweep.toml`: errors that name the line, allow entries with reasons, excluded paths,
 //! the extra rules directory, discovery at the scan root, `--no-allow`.
 
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
-use serde_json::Value;
+use std::path::Path;
 
 use keysweep::config::Config;
 
-const KEY: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "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";
-const OTHER_KEY: &str = "AKIAW4NZ7QK2XHR3MT5P";
-const LONE_KEY: &str = "AKIA5FJ3RQM2WZ7XK4TB";
-
-struct Run {
-    code: i32,
-    findings: Vec<Value>,
-    stderr: String,
-}
+use common::{json_scan, write, Run, KEY, LONE_KEY, OTHER_KEY, SECRET};
 
 fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::cargo_bin("keysweep")
-        .unwrap()
-        .current_dir(cwd)
-        .args(["scan", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        findings: serde_json::from_slice(&out.stdout).unwrap_or_default(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
+    Run::lenient(json_scan().current_dir(cwd).args(args).output().unwrap())
 }
 
 fn pair(key: &str) -> String {
     format!("aws_access_key_id = {key}\naws_secret_access_key = {SECRET}\n")
 }
 
-fn key_ids(run: &Run) -> Vec<&str> {
-    let mut ids: Vec<&str> = run
-        .findings
-        .iter()
-        .map(|f| f["key_id"].as_str().unwrap_or(""))
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
 /// A repository with a key pair in `app/.env` and a lone key ID in `vendor/lib/x.js`.
 fn repo(config: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "app/.env", &pair(KEY));
+    write(dir.path(), "app/.env", pair(KEY));
     write(
         dir.path(),
         "vendor/lib/x.js",
-        &format!("var k = '{LONE_KEY}';\n"),
+        format!("var k = '{LONE_KEY}';\n"),
     );
     write(dir.path(), ".keysweep.toml", config);
     dir
@@ -157,14 +120,14 @@ fn allow_by_key_id_is_counted_and_no_allow_brings_it_back() {
         "[[allow]]\nkey_id = \"{KEY}\"\nreason = \"deactivated 2026-01-12\"\n"
     ));
     let run = run_in(dir.path(), &["."]);
-    assert_eq!(key_ids(&run), [LONE_KEY]);
+    assert_eq!(run.sorted_key_ids(), [LONE_KEY]);
     assert!(
         run.stderr.contains("1 by config allow-list"),
         "{}",
         run.stderr
     );
     let audit = run_in(dir.path(), &["--no-allow", "."]);
-    assert_eq!(key_ids(&audit), [LONE_KEY, KEY]);
+    assert_eq!(audit.sorted_key_ids(), [LONE_KEY, KEY]);
     assert!(!audit.stderr.contains("allow-list"), "{}", audit.stderr);
 }
 
@@ -180,14 +143,14 @@ fn allow_by_fingerprint_and_by_path_and_key() {
         "[[allow]]\nfingerprint = \"{fingerprint}\"\nreason = \"test fixture\"\n"
     ));
     let run = run_in(dir.path(), &["."]);
-    assert_eq!(key_ids(&run), [LONE_KEY]);
+    assert_eq!(run.sorted_key_ids(), [LONE_KEY]);
 
     // path + key_id: both must match.
     let dir = repo(&format!(
         "[[allow]]\npath = \"vendor/**\"\nkey_id = \"{LONE_KEY}\"\nreason = \"revoked\"\n\n[[allow]]\npath = \"vendor/**\"\nkey_id = \"{KEY}\"\nreason = \"not in vendor\"\n"
     ));
     let run = run_in(dir.path(), &["."]);
-    assert_eq!(key_ids(&run), [KEY]);
+    assert_eq!(run.sorted_key_ids(), [KEY]);
     assert!(
         run.stderr
             .contains("(1 by config allow-list, 2 key IDs in keysweep's config"),
@@ -201,11 +164,11 @@ fn excluded_paths_are_dropped_and_counted() {
     let dir = repo("[scan]\nexclude = [\"vendor\"]\n");
     let run = run_in(dir.path(), &["."]);
     assert_eq!(run.code, 1);
-    assert_eq!(key_ids(&run), [KEY]);
+    assert_eq!(run.sorted_key_ids(), [KEY]);
     assert!(run.stderr.contains("1 in excluded paths"), "{}", run.stderr);
     // --no-allow does not undo exclusions.
     let run = run_in(dir.path(), &["--no-allow", "."]);
-    assert_eq!(key_ids(&run), [KEY]);
+    assert_eq!(run.sorted_key_ids(), [KEY]);
 
     let dir = repo("[scan]\nexclude = [\"*.env\", \"vendor/lib/*.js\"]\n");
     let run = run_in(dir.path(), &["."]);
@@ -219,13 +182,13 @@ fn config_is_found_at_the_scan_root_or_given_with_config() {
     let outside = tempfile::tempdir().unwrap();
     // From elsewhere, naming the root: its .keysweep.toml applies.
     let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
-    assert_eq!(key_ids(&run), [KEY]);
+    assert_eq!(run.sorted_key_ids(), [KEY]);
     // Scanning a single file: the working directory's config applies, not the file's.
     let run = run_in(
         outside.path(),
         &[dir.path().join("vendor/lib/x.js").to_str().unwrap()],
     );
-    assert_eq!(key_ids(&run), [LONE_KEY]);
+    assert_eq!(run.sorted_key_ids(), [LONE_KEY]);
     // --config replaces discovery.
     let other = outside.path().join("strict.toml");
     std::fs::write(&other, "[scan]\nexclude = [\"app\"]\n").unwrap();
@@ -237,7 +200,7 @@ fn config_is_found_at_the_scan_root_or_given_with_config() {
             dir.path().to_str().unwrap(),
         ],
     );
-    assert_eq!(key_ids(&run), [LONE_KEY]);
+    assert_eq!(run.sorted_key_ids(), [LONE_KEY]);
     // A named config that does not exist is an error.
     let run = run_in(outside.path(), &["--config", "nope.toml", "."]);
     assert_eq!(run.code, 2);
@@ -260,11 +223,7 @@ specificity = 5
 examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
 "#,
     );
-    write(
-        dir.path(),
-        "build.sh",
-        &format!("# DEPLOYKEY:{OTHER_KEY}\n"),
-    );
+    write(dir.path(), "build.sh", format!("# DEPLOYKEY:{OTHER_KEY}\n"));
     let outside = tempfile::tempdir().unwrap();
     let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
     let custom = run
@@ -287,7 +246,7 @@ fn key_ids_named_in_the_config_are_not_findings() {
         "[[allow]]\nkey_id = \"{LONE_KEY}\"\nreason = \"revoked\"\n"
     ));
     let run = run_in(dir.path(), &["."]);
-    assert_eq!(key_ids(&run), [KEY]);
+    assert_eq!(run.sorted_key_ids(), [KEY]);
     assert!(
         run.stderr
             .contains("1 key ID in keysweep's config or baseline"),

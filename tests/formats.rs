@@ -1,10 +1,14 @@
 //! Detection across the places people paste AWS keys, and the look-alikes that must stay
 //! quiet. Every case is a real file written to a temp dir and scanned by the real binary.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+use common::{write, TOKEN};
 
 // Made-up credentials (random base32 / base64).
 const K1: &str = "AKIA2JZDEGXDNCF32EPF";
@@ -14,16 +18,11 @@ const T1: &str = "ASIA4ZG6ZDMEN4KHVDGA";
 const S1: &str = "lHUvTCQCyEZDz/TddJ8HyS5SUkCnD8zRA9a9SkpX";
 const S2: &str = "z9w3QlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1qhT6";
 const S3: &str = "OjE2jBMptUsGr7CmY+uCu3ZR1zTOlUcR64cXQLio";
-const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD6Wn3q4Zk8sR2vLm0pXc7yTg5hJd9fBe1oKa6uNiMwQIgS3rV8lYq2Zp4mWx7cTf1bHn6gKd0jRe9sUa5oLi3kqKgQIIhAAGgwxMjM0NTY3ODkwMTIiDGx1c2Vyc2Vzc2lvbg";
 
 /// Scans `content` written as `name` and returns the JSON findings (secrets shown).
 fn scan(name: &str, content: &[u8]) -> Vec<Value> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(&path, content).expect("write");
+    write(dir.path(), name, content);
     scan_dir(dir.path())
 }
 

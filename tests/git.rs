@@ -1,6 +1,8 @@
 //! `keysweep git` on real repositories built with the git CLI in temp dirs, and the
 //! pre-commit hook run through the real `pre-commit` framework.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -73,9 +75,7 @@ impl Repo {
     }
 
     fn write(&self, path: &str, text: &str) {
-        let path = self.dir.join(path);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
+        common::write(&self.dir, path, text);
     }
 
     /// Stages everything and commits; returns the commit id.

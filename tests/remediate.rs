@@ -1,6 +1,7 @@
 //! `keysweep remediate`: playbooks from real reports. The sh playbook is run with bash and the
 //! real aws CLI against a real moto_server on 127.0.0.1; the md playbook is checked offline.
 
+mod common;
 mod moto;
 
 use std::path::Path;
@@ -8,14 +9,11 @@ use std::process::{Command, Output, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+use common::{
+    ACCOUNT_KEY as KEY, ACCOUNT_SECRET as SECRET, CANARY_KEY as KEY2, CANARY_SECRET as SECRET2,
+    KEY as KEY3, SECRET as SECRET3,
+};
 use moto::{isolate, plant, Moto};
-
-const KEY: &str = "AKIATCH6YDSYSNSRGJYO";
-const SECRET: &str = "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";
-const KEY2: &str = "AKIASP2TPHJSVHZKOTPE";
-const SECRET2: &str = "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";
-const KEY3: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET3: &str = "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";
 
 fn keysweep() -> Command {
     Command::cargo_bin("keysweep").expect("keysweep binary")

@@ -1,11 +1,12 @@
 //! SARIF reports, validated against the SARIF 2.1.0 JSON schema; and the GitHub Action that
 //! uploads them.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use keysweep::config::ScanRoot;
@@ -15,12 +16,9 @@ use keysweep::report::{self, Format};
 use keysweep::rules;
 use keysweep::scan::BlobScanner;
 
-const KEY: &str = "AKIAR7VZ3MOXQ4JTLW2N";
-const SECRET: &str = "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";
-const LONE_KEY: &str = "AKIA5FJ3RQM2WZ7XK4TB";
+use common::{keysweep, write, KEY, LONE_KEY, SECRET, SESSION_KEY, TOKEN};
+
 const LONE_TEMP_KEY: &str = "ASIAQ3XH7KP2MZ4WRT6B";
-const SESSION_KEY: &str = "ASIAT4PZQ6HNB2LKW7XM";
-const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD6Wn3q4Zk8sR2vLm0pXc7yTg5hJd9fBe1oKa6uNiMwQIgS3rV8lYq2Zp4mWx7cTf1bHn6gKd0jRe9sUa5oLi3kqKgQIIhAAGgwxMjM0NTY3ODkwMTIiDGx1c2Vyc2Vzc2lvbg";
 
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
@@ -46,12 +44,6 @@ fn assert_valid(log: &Value) {
     assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// A directory with a key pair, a lone long-term key ID, a lone temporary key ID and session
 /// credentials.
 fn fixture() -> tempfile::TempDir {
@@ -59,26 +51,22 @@ fn fixture() -> tempfile::TempDir {
     write(
         dir.path(),
         ".env",
-        &format!("APP=1\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
+        format!("APP=1\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
     );
-    write(dir.path(), "sub dir/lone.txt", &format!("id: {LONE_KEY}\n"));
+    write(dir.path(), "sub dir/lone.txt", format!("id: {LONE_KEY}\n"));
     write(
         dir.path(),
         "notes/temp.md",
-        &format!("old key {LONE_TEMP_KEY}\n"),
+        format!("old key {LONE_TEMP_KEY}\n"),
     );
     write(
         dir.path(),
         "sts.json",
-        &format!(
+        format!(
             "{{\"Credentials\": {{\"AccessKeyId\": \"{SESSION_KEY}\", \"SecretAccessKey\": \"{SECRET}\", \"SessionToken\": \"{TOKEN}\", \"Expiration\": \"2026-11-27T22:00:00+00:00\"}}}}\n"
         ),
     );
     dir
-}
-
-fn keysweep() -> Command {
-    Command::cargo_bin("keysweep").unwrap()
 }
 
 /// Runs a scan of `dir` in `format`, returns (exit code, report text).
@@ -287,7 +275,7 @@ specificity = 5
 examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
 "#,
     );
-    write(dir.path(), "build.sh", &format!("# DEPLOYKEY:{LONE_KEY}\n"));
+    write(dir.path(), "build.sh", format!("# DEPLOYKEY:{LONE_KEY}\n"));
     let rules_arg = rules_dir.path().to_str().unwrap();
     let (code, text) = scan(dir.path(), &["--format", "sarif", "--rules", rules_arg]);
     assert_eq!(code, 1);
@@ -560,7 +548,7 @@ fn action_scan_step_gates_a_pull_request_range() {
     let r = repo.path();
     git(r, &["init", "-q", "-b", "main"]);
     write(r, "README", "app\n");
-    write(r, "old.env", &format!("id = {LONE_KEY}\n"));
+    write(r, "old.env", format!("id = {LONE_KEY}\n"));
     git(r, &["add", "."]);
     git(r, &["commit", "-qm", "base"]);
     let base = git(r, &["rev-parse", "HEAD"]);
@@ -568,7 +556,7 @@ fn action_scan_step_gates_a_pull_request_range() {
     write(
         r,
         "app/settings.py",
-        &format!("\nAWS_ACCESS_KEY_ID = \"{KEY}\"\nAWS_SECRET_ACCESS_KEY = \"{SECRET}\"\n"),
+        format!("\nAWS_ACCESS_KEY_ID = \"{KEY}\"\nAWS_SECRET_ACCESS_KEY = \"{SECRET}\"\n"),
     );
     git(r, &["add", "."]);
     git(r, &["commit", "-qm", "add settings"]);

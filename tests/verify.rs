@@ -2,6 +2,7 @@
 //! `--verify owner|live` against a real moto_server on 127.0.0.1 with keys made by the real
 //! aws CLI. No test talks to any address but loopback.
 
+mod common;
 mod moto;
 
 use std::path::Path;
@@ -10,22 +11,13 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
+use common::{
+    Run, ACCOUNT_KEY as KEY, ACCOUNT_SECRET as SECRET, CANARY_KEY, CANARY_SECRET as SECRET2,
+};
 use moto::{dead_endpoint, isolate, plant, Moto};
 
-/// A made-up key pair whose key ID decodes to account 210987654321.
-const KEY: &str = "AKIATCH6YDSYSNSRGJYO";
-const SECRET: &str = "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";
-/// A made-up key ID in a Thinkst canary-token account (171436882533).
-const CANARY_KEY: &str = "AKIASP2TPHJSVHZKOTPE";
 /// A made-up older-format key ID (5th character I): the account is not encoded.
 const LEGACY_KEY: &str = "AKIAIDEGXDNCF32EPF3D";
-const SECRET2: &str = "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";
-
-struct Run {
-    code: i32,
-    findings: Vec<Value>,
-    stderr: String,
-}
 
 /// Runs `keysweep scan --format json ARGS PATH` with `setup` applied to the command.
 fn scan(path: &Path, args: &[&str], setup: impl FnOnce(&mut Command)) -> Run {
@@ -35,15 +27,7 @@ fn scan(path: &Path, args: &[&str], setup: impl FnOnce(&mut Command)) -> Run {
         .args(["--format", "json"])
         .args(args);
     setup(&mut cmd);
-    let out = cmd.output().expect("run keysweep");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let findings: Vec<Value> = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not a JSON report ({e}): {stdout}"));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        findings,
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
+    Run::report(cmd.output().expect("run keysweep"))
 }
 
 fn only(run: &Run) -> &Value {
