@@ -95,6 +95,20 @@ pub enum VerificationStatus {
     Error,
 }
 
+impl VerificationStatus {
+    /// The JSON name (`inactive_or_invalid`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationStatus::NotChecked => "not_checked",
+            VerificationStatus::Owned => "owned",
+            VerificationStatus::Foreign => "foreign",
+            VerificationStatus::Live => "live",
+            VerificationStatus::InactiveOrInvalid => "inactive_or_invalid",
+            VerificationStatus::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     pub status: VerificationStatus,

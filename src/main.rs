@@ -332,29 +332,38 @@ fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result
     }
 }
 
+/// The plural ending for a count.
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
     let s = &outcome.stats;
     let mut line = format!(
         "keysweep: scanned {} {}{} ({:.1} MB) in {:.2} s: {} finding{}",
         s.files,
         if s.blobs { "blob" } else { "file" },
-        if s.files == 1 { "" } else { "s" },
+        plural(s.files),
         s.bytes as f64 / 1e6,
         s.elapsed.as_secs_f64(),
         outcome.findings.len(),
-        if outcome.findings.len() == 1 { "" } else { "s" },
+        plural(outcome.findings.len() as u64),
     );
     if let Some(ignored) = s.ignored.filter(|&n| n > 0) {
         line.push_str(&format!(
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
-            if ignored == 1 { "" } else { "s" }
+            plural(ignored)
         ));
     }
     if s.archives > 0 {
         line.push_str(&format!(
             "; {} archive{} opened ({} unpacked)",
             s.archives,
-            if s.archives == 1 { "" } else { "s" },
+            plural(s.archives),
             archive::human_bytes(s.decompressed)
         ));
     }
@@ -378,7 +387,7 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
         dropped.push(format!(
             "{} key ID{} in keysweep's config or baseline",
             suppressed.own_files,
-            if suppressed.own_files == 1 { "" } else { "s" }
+            plural(suppressed.own_files as u64)
         ));
     }
     if !dropped.is_empty() {

@@ -982,7 +982,7 @@ fn summary_line(f: &Finding, lang: Lang) -> String {
             format!("계정 {a} ({src})")
         ));
     }
-    let status = crate::verify::status_name(f.verification.status);
+    let status = f.verification.status.as_str();
     match &f.verification.arn {
         Some(arn) => parts.push(format!("{status}: {arn}")),
         None => parts.push(status.to_string()),

@@ -191,15 +191,14 @@ impl<'d> BlobScanner<'d> {
         let matches = detector.finish(data, &mut self.state);
         let mut findings = Vec::new();
         if !matches.is_empty() {
+            // `finish` returns matches in offset order, which `locate` needs.
             let offsets: Vec<usize> = matches.iter().map(|m| m.offset).collect();
-            let mut sorted = offsets.clone();
-            sorted.sort_unstable();
-            let positions = finding::locate(data, &sorted, release);
+            let positions = finding::locate(data, &offsets, release);
             findings = matches
                 .iter()
-                .map(|m| {
-                    let at = sorted.partition_point(|&o| o < m.offset);
-                    let mut finding = Finding::from_match(detector, m, origin, positions[at]);
+                .zip(positions)
+                .map(|(m, position)| {
+                    let mut finding = Finding::from_match(detector, m, origin, position);
                     finding.inline_allowed = allow::allowed(data, m);
                     finding
                 })

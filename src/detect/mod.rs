@@ -205,7 +205,7 @@ impl Detector {
     }
 
     /// Runs the key-ID-relative rules, then pairs the parts found in the whole blob.
-    /// `data` is the same blob the core ranges were taken from.
+    /// `data` is the same blob the core ranges were taken from. Matches come in offset order.
     pub fn finish(&self, data: &[u8], state: &mut ScanState) -> Vec<Match> {
         self.scan_near_key_ids(data, state);
         dedup_atoms(&mut state.atoms);

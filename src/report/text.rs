@@ -82,11 +82,10 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
         }
         let v = &f.verification;
         if v.status != VerificationStatus::NotChecked {
-            let status = serde_json::to_value(v.status)
-                .ok()
-                .and_then(|s| s.as_str().map(str::to_string))
-                .unwrap_or_default();
-            line.push_str(&format!("  verified: {}", paint(style, "1", &status)));
+            line.push_str(&format!(
+                "  verified: {}",
+                paint(style, "1", v.status.as_str())
+            ));
             if let Some(arn) = v.arn.as_ref().or(v.message.as_ref()) {
                 line.push_str(&format!(" ({arn})"));
             }

@@ -110,18 +110,6 @@ pub fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-/// The JSON name of a status (`inactive_or_invalid`, ...).
-pub fn status_name(status: VerificationStatus) -> &'static str {
-    match status {
-        VerificationStatus::NotChecked => "not_checked",
-        VerificationStatus::Owned => "owned",
-        VerificationStatus::Foreign => "foreign",
-        VerificationStatus::Live => "live",
-        VerificationStatus::InactiveOrInvalid => "inactive_or_invalid",
-        VerificationStatus::Error => "error",
-    }
-}
-
 /// Sets `account_id` (`account_id_source: "decoded"`) from each finding's key ID and flags
 /// known canary-token accounts. Keys whose format does not encode the account (5th character
 /// `I` or `J`) keep `account_id` absent. No network.
@@ -261,7 +249,7 @@ async fn verify_owner(
             Ok(_) => VerificationStatus::Foreign,
             Err(_) => VerificationStatus::Error,
         };
-        *summary.by_status.entry(status_name(status)).or_default() += 1;
+        *summary.by_status.entry(status.as_str()).or_default() += 1;
         for finding in findings
             .iter_mut()
             .filter(|f| f.key_id.as_deref() == Some(key))
@@ -417,7 +405,7 @@ async fn verify_live(
             .or_insert(status);
     }
     for status in key_status.into_values() {
-        *summary.by_status.entry(status_name(status)).or_default() += 1;
+        *summary.by_status.entry(status.as_str()).or_default() += 1;
     }
     summary
 }
