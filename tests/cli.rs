@@ -206,12 +206,56 @@ fn missing_path_with_a_finding_elsewhere_exits_1_and_still_reports_the_error() {
     assert!(err.contains("1 input error"), "stderr: {err}");
 }
 
+/// `keysweep scan --format jsonl ARGS` in `dir` as an unprivileged user: as root (CI runs as
+/// root, and root reads a chmod 000 file) through `setpriv` as uid/gid 65534, with the tree
+/// opened up so that user can walk it.
+fn scan_jsonl_unprivileged(dir: &Path, args: &[&str]) -> (Vec<Value>, Output) {
+    if !is_root() {
+        return scan_jsonl(dir, args);
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walk_all(dir) {
+        let mode = fs::metadata(&entry).unwrap().permissions().mode() & 0o777;
+        if mode != 0 {
+            let open = if entry.is_dir() { 0o755 } else { 0o644 };
+            fs::set_permissions(&entry, fs::Permissions::from_mode(open)).unwrap();
+        }
+    }
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("keysweep"))
+        .args(["scan", "--format", "jsonl"])
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let findings = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (findings, out)
+}
+
+/// `dir` and everything below it.
+fn walk_all(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < all.len() {
+        if all[i].is_dir() {
+            let children: Vec<_> = fs::read_dir(&all[i])
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            all.extend(children);
+        }
+        i += 1;
+    }
+    all
+}
+
 #[test]
 fn unreadable_file_is_reported_and_the_scan_goes_on() {
-    if is_root() {
-        eprintln!("skipped: root can read a chmod 000 file");
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new().unwrap();
     write(dir.path(), "locked/secret.env", credentials_ini());
@@ -222,11 +266,11 @@ fn unreadable_file_is_reported_and_the_scan_goes_on() {
     );
     let locked = dir.path().join("locked/secret.env");
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
-    let (findings, out) = scan_jsonl(dir.path(), &["."]);
-    let (findings_alone, out_alone) = scan_jsonl(dir.path(), &["locked/secret.env"]);
+    let (findings, out) = scan_jsonl_unprivileged(dir.path(), &["."]);
+    let (findings_alone, out_alone) = scan_jsonl_unprivileged(dir.path(), &["locked/secret.env"]);
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o600)).unwrap();
 
-    assert_eq!(code(&out), 1);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(key_ids(&findings), [KEY_IDS[0]]);
     assert!(stderr(&out).contains("secret.env"), "{}", stderr(&out));
     assert_eq!(code(&out_alone), 2);
