@@ -32,6 +32,10 @@ pub enum RuleError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A rules directory or file that leaves the directory it must stay in; its content is
+    /// not read.
+    #[error("{path}: the rules directory must stay inside {root} (the config file's directory); symbolic links may not leave it")]
+    Outside { path: PathBuf, root: PathBuf },
     #[error("{path}: invalid rules file: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: rule `{id}`: {message}")]
@@ -149,6 +153,12 @@ impl Rule {
                 CAPTURE_NAMES.join(", ")
             )));
         }
+        // Every capture can only produce values of its grammar (crate::grammar): a rule
+        // cannot make keysweep report, verify or write into a command anything else.
+        for name in regex.capture_names().flatten() {
+            crate::grammar::check_capture(&syntax.pattern, name)
+                .map_err(|e| invalid(e.to_string()))?;
+        }
         if captures[0..3].iter().all(Option::is_none) {
             return Err(invalid(
                 "pattern needs a named capture `key_id`, `secret` or `token`".into(),
@@ -183,9 +193,18 @@ impl Rule {
 
 /// Parses one rules file's text.
 pub fn parse(text: &str, source: &Path) -> Result<Vec<Rule>, RuleError> {
+    // The message and line only: the TOML error's own rendering quotes the offending line,
+    // and a rules file's content is not to be echoed (it may not be ours to show).
     let file: RulesFile = toml::from_str(text).map_err(|e| RuleError::Parse {
         path: source.to_path_buf(),
-        message: e.to_string(),
+        message: match e.span() {
+            Some(span) => format!(
+                "line {}: {}",
+                text.get(..span.start).unwrap_or(text).matches('\n').count() + 1,
+                e.message().trim_end()
+            ),
+            None => e.message().trim_end().to_string(),
+        },
     })?;
     file.rule
         .into_iter()
@@ -197,6 +216,50 @@ pub fn parse(text: &str, source: &Path) -> Result<Vec<Rule>, RuleError> {
 pub fn builtin() -> Vec<Rule> {
     // The embedded file is checked by the test suite; failing here is a build defect.
     parse(BUILTIN_RULES, Path::new(BUILTIN_SOURCE)).expect("built-in rules are valid")
+}
+
+/// Loads every `*.toml` file of `dir`, in name order, and only files that stay inside
+/// `confine` once symbolic links are resolved (`None`: any file, for a directory named on the
+/// command line).
+pub fn load_dir_confined(dir: &Path, confine: Option<&Path>) -> Result<Vec<Rule>, RuleError> {
+    if let Some(root) = confine {
+        let outside = |path: &Path| RuleError::Outside {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+        };
+        let root = root.canonicalize().map_err(|source| RuleError::Read {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let real = dir.canonicalize().map_err(|source| RuleError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        if !real.starts_with(&root) {
+            return Err(outside(dir));
+        }
+        for path in toml_files(dir)? {
+            match path.canonicalize() {
+                Ok(real) if real.starts_with(&root) => {}
+                _ => return Err(outside(&path)),
+            }
+        }
+    }
+    load_dir(dir)
+}
+
+/// The `*.toml` files of `dir`, sorted.
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| RuleError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Loads every `*.toml` file of `dir`, in name order.

@@ -104,8 +104,12 @@ pub(crate) fn key_id(data: &[u8], start: usize, end: usize) -> bool {
     if !bounded(data, start, end, is_alnum) {
         return false;
     }
-    let id = &data[start..end];
-    let body = &id[4..];
+    let Some(id) = data.get(start..end) else {
+        return false;
+    };
+    let Some(body) = id.get(4..) else {
+        return false;
+    };
     if has_placeholder_run(body) {
         return false;
     }

@@ -36,6 +36,19 @@ pub enum Part {
     User,
 }
 
+impl Part {
+    /// The grammar values of this part must match.
+    pub fn field(self) -> crate::grammar::Field {
+        use crate::grammar::Field;
+        match self {
+            Part::KeyId => Field::KeyId,
+            Part::Secret => Field::Secret,
+            Part::Token => Field::SessionToken,
+            Part::User => Field::IamName,
+        }
+    }
+}
+
 /// One confirmed credential part, before pairing.
 #[derive(Debug, Clone)]
 pub struct Atom {
@@ -110,6 +123,9 @@ pub struct Detector {
     near_key_rules: Vec<usize>,
     /// Bytes on each side of a core range that keyword hits are looked for in.
     overlap: usize,
+    /// Captures dropped because their value is off its grammar, per (rule, part). Rules
+    /// that pass [`crate::grammar::check_capture`] never add to it; it is the run-time net.
+    rejected: std::sync::Mutex<std::collections::BTreeMap<(usize, Part), u64>>,
 }
 
 impl Detector {
@@ -158,6 +174,7 @@ impl Detector {
             taps,
             near_key_rules,
             overlap,
+            rejected: Default::default(),
         })
     }
 
@@ -202,6 +219,30 @@ impl Detector {
                 self.confirm(index, data, window.clone(), Some(&core), &mut state.atoms);
             }
         }
+    }
+
+    /// Counts a capture of rule `index` dropped for being off its grammar.
+    fn reject(&self, index: usize, part: Part) {
+        let mut map = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((index, part)).or_default() += 1;
+    }
+
+    /// One warning per rule and part whose captures were dropped for being off their grammar
+    /// (e.g. a custom rule whose `key_id` capture matched `AKIA42CQ$(id)`); the value itself is
+    /// not repeated.
+    pub fn rejected_captures(&self) -> Vec<String> {
+        let map = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .map(|(&(index, part), count)| {
+                let field = part.field();
+                format!(
+                    "rule `{}`: {count} `{}` capture(s) dropped: not {}",
+                    self.rules.get(index).map_or("?", |r| r.id()),
+                    field.name(),
+                    field.describe()
+                )
+            })
+            .collect()
     }
 
     /// Runs the key-ID-relative rules, then pairs the parts found in the whole blob.
@@ -311,6 +352,14 @@ impl Detector {
                     Part::Token => checks::session_token(data, start, end, rule.entropy_min),
                     Part::User => Some(String::from_utf8_lossy(m.as_bytes()).into_owned()),
                 };
+                // Whatever the rule, a value off its grammar is dropped (and counted).
+                let value = value.filter(|v| {
+                    let fits = part.field().matches(v);
+                    if !fits {
+                        self.reject(index, part);
+                    }
+                    fits
+                });
                 let Some(value) = value else {
                     ok = false;
                     break;
@@ -361,4 +410,31 @@ fn dedup_atoms(atoms: &mut Vec<Atom>) {
     atoms.dedup_by(|later, kept| {
         later.part == kept.part && later.start == kept.start && later.end == kept.end
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule whose pattern was swapped after loading (as no loaded rule can be): its
+    /// off-grammar captures are dropped and counted, and short ones do not panic.
+    #[test]
+    fn off_grammar_captures_are_dropped_at_run_time() {
+        let mut rule = crate::rules::parse(
+            "[[rule]]\nid = \"x\"\nname = \"x\"\nkeywords = [\"AKIA\"]\n\
+             pattern = '(?P<key_id>AKIA[A-Z2-7]{16})'\nexamples = [\"AKIAR7VZ3MOXQ4JTLW2N\"]\n",
+            std::path::Path::new("x.toml"),
+        )
+        .unwrap()
+        .remove(0);
+        rule.regex = regex::bytes::Regex::new(r"(?P<key_id>AKIA\S{0,16})").unwrap();
+        let detector = Detector::new(vec![rule]).unwrap();
+        let mut state = ScanState::default();
+        let data = b"k = AKIA42CQ$(touch\nk = AKI\nk = AKIA\n";
+        assert!(detector.scan(data, &mut state).is_empty());
+        let warnings = detector.rejected_captures();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("rule `x`: 2 `key_id` capture(s) dropped"));
+        assert!(!warnings[0].contains("touch"));
+    }
 }
