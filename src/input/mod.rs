@@ -42,6 +42,12 @@ impl Origin {
             ..Origin::default()
         }
     }
+
+    /// The path as a terminal may show it (control characters escaped, see
+    /// [`crate::term`]).
+    pub fn display_path(&self) -> String {
+        crate::term::escape(&self.path).into_owned()
+    }
 }
 
 /// An input that could not be read: reported with its path, and the scan goes on.
@@ -51,8 +57,15 @@ pub struct InputError {
     pub message: String,
 }
 
+/// Shown escaped for the terminal (see [`crate::term`]): the path and the message may both
+/// come from scanned data (file and member names, archive library messages).
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        write!(
+            f,
+            "{}: {}",
+            crate::term::escape(&self.path),
+            crate::term::escape(&self.message)
+        )
     }
 }

@@ -4,6 +4,10 @@
 use std::io::{self, Write};
 
 use crate::finding::{Finding, Severity, VerificationStatus};
+use crate::term;
+
+/// Longest free text (author, date, verification message) shown for one finding.
+const MAX_FREE_TEXT: usize = 200;
 
 /// Presentation choices of the text report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,15 +32,21 @@ fn severity_code(severity: Severity) -> &'static str {
     }
 }
 
-/// The place a finding's group is headed by: path, archive member, commit.
+/// A commit id as shown: its first 12 characters, escaped.
+fn short_commit(commit: &str) -> String {
+    term::escape_short(commit, 12).trim_end_matches('…').to_string()
+}
+
+/// The place a finding's group is headed by: path, archive member, commit; every part from
+/// the scanned data escaped for the terminal (see [`crate::term`]).
 fn group_of(f: &Finding) -> String {
     let o = &f.location.origin;
-    let mut head = o.path.clone();
+    let mut head = o.display_path();
     if let Some(member) = &o.archive_member {
-        head = format!("{head}!{member}");
+        head = format!("{head}!{}", term::escape(member));
     }
     if let Some(commit) = &o.commit {
-        head = format!("{head} @ {}", &commit[..commit.len().min(12)]);
+        head = format!("{head} @ {}", short_commit(commit));
     }
     head
 }
@@ -60,25 +70,28 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
             f.kind.as_str(),
         );
         if let Some(key) = &f.key_id {
-            line.push_str(&format!("  {}", paint(style, "1", key)));
+            line.push_str(&format!("  {}", paint(style, "1", &term::escape(key))));
         }
         if let Some(secret) = &f.secret {
-            line.push_str(&format!("  secret {secret}"));
+            line.push_str(&format!("  secret {}", term::escape(secret)));
         }
         if let Some(token) = &f.session_token {
-            line.push_str(&format!("  token {token}"));
+            line.push_str(&format!("  token {}", term::escape(token)));
         }
         if let Some(user) = &f.user_name {
-            line.push_str(&format!("  user {user}"));
+            line.push_str(&format!("  user {}", term::escape(user)));
         }
         if let Some(account) = &f.account_id {
-            line.push_str(&format!("  account {account}"));
+            line.push_str(&format!("  account {}", term::escape(account)));
         }
         if f.canary == Some(true) {
             line.push_str("  CANARY");
         }
+        if let Some(change) = &f.policy_change {
+            line.push_str(&format!("  {}", term::escape(change)));
+        }
         if let Some(decoding) = &f.location.origin.decoded_from {
-            line.push_str(&format!("  (decoded from {decoding})"));
+            line.push_str(&format!("  (decoded from {})", term::escape(decoding)));
         }
         let v = &f.verification;
         if v.status != VerificationStatus::NotChecked {
@@ -87,19 +100,19 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
                 paint(style, "1", v.status.as_str())
             ));
             if let Some(arn) = v.arn.as_ref().or(v.message.as_ref()) {
-                line.push_str(&format!(" ({arn})"));
+                line.push_str(&format!(" ({})", term::escape_short(arn, MAX_FREE_TEXT)));
             }
         }
-        line.push_str(&format!("  [{}]", f.rule));
+        line.push_str(&format!("  [{}]", term::escape(&f.rule)));
         writeln!(out, "{line}")?;
         let o = &f.location.origin;
         if let Some(commit) = &o.commit {
-            let mut provenance = format!("      introduced in {}", &commit[..commit.len().min(12)]);
+            let mut provenance = format!("      introduced in {}", short_commit(commit));
             if let Some(author) = &o.author {
-                provenance.push_str(&format!(" by {author}"));
+                provenance.push_str(&format!(" by {}", term::escape_short(author, MAX_FREE_TEXT)));
             }
             if let Some(date) = &o.date {
-                provenance.push_str(&format!(" on {date}"));
+                provenance.push_str(&format!(" on {}", term::escape_short(date, MAX_FREE_TEXT)));
             }
             match o.present_at_head {
                 Some(true) => provenance.push_str("; still at HEAD"),
@@ -109,7 +122,7 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
             writeln!(out, "{provenance}")?;
         }
         if let Some(step) = f.remediation.first() {
-            writeln!(out, "      next: {}", step.command)?;
+            writeln!(out, "      next: {}", term::escape(&step.command))?;
         }
     }
     Ok(())
