@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
-use crate::finding::{Finding, KeyType, RemediationStep, VerificationStatus};
+use crate::finding::{Finding, KeyType, Kind, RemediationStep, VerificationStatus};
+use crate::grammar::Field;
+use crate::markup;
 
 /// Language of the explanations (`why`, headings, messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -220,6 +222,16 @@ pub fn leak_time(finding: &Finding) -> Option<i64> {
 /// each finding's leak time to `now`.
 pub fn attach(findings: &mut [Finding], now: SystemTime) {
     for finding in findings {
+        if finding.kind == Kind::PolicyChange {
+            finding.remediation = vec![step(
+                "review",
+                "The reviewed range changes what keysweep reports. Review the change; once it is \
+                 approved, re-run the gate with --allow-policy-change."
+                    .to_string(),
+                "# review the policy change, then re-run with --allow-policy-change".to_string(),
+            )];
+            continue;
+        }
         let window = Window::new(leak_time(finding), now);
         finding.remediation = steps(finding, window, Lang::En);
     }
@@ -279,9 +291,17 @@ pub fn case_of(finding: &Finding) -> Case {
     }
 }
 
-/// Shell-quotes `s` for bash (single quotes).
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// Every value written into a command goes through this one quoting function.
+fn sh_quote(s: &str) -> String {
+    crate::shell::quote(s).into_owned()
+}
+
+/// The key ID as one shell word, or the `"$ACCESS_KEY_ID"` placeholder.
+fn key_arg(finding: &Finding) -> String {
+    finding
+        .key_id
+        .as_deref()
+        .map_or_else(|| "\"$ACCESS_KEY_ID\"".to_string(), sh_quote)
 }
 
 /// Picks the English or Korean text; only the chosen one is evaluated.
@@ -391,15 +411,9 @@ fn identify_account_step(key: &str, lang: Lang) -> RemediationStep {
     )
 }
 
-/// `--user-name NAME` (quoted when needed) or the `"$USER_NAME"` placeholder.
+/// A user or role name as one shell word, or the `"$USER_NAME"` placeholder.
 fn user_arg(user: Option<&str>) -> String {
     match user {
-        Some(u)
-            if u.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)) =>
-        {
-            u.to_string()
-        }
         Some(u) => sh_quote(u),
         None => "\"$USER_NAME\"".to_string(),
     }
@@ -415,7 +429,7 @@ fn known_user(finding: &Finding) -> Option<String> {
 }
 
 fn user_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
-    let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
+    let key = &key_arg(finding);
     let user = known_user(finding);
     let u = user_arg(user.as_deref());
     key_lifecycle_steps(key, user.as_deref(), &u, window, lang, out);
@@ -486,8 +500,10 @@ fn key_lifecycle_steps(
             "키가 Inactive 상태가 되었는지 확인합니다.".to_string(),
         ),
         format!(
-            "aws iam list-access-keys --user-name {u} --query \
-             \"AccessKeyMetadata[?AccessKeyId=='{key}'].[AccessKeyId,Status]\" --output text"
+            "aws iam list-access-keys --user-name {u} --query {} --output text",
+            sh_quote(&format!(
+                "AccessKeyMetadata[?AccessKeyId=='{key}'].[AccessKeyId,Status]"
+            ))
         ),
     ));
     out.push(step(
@@ -563,7 +579,7 @@ fn key_lifecycle_steps(
 }
 
 fn root_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
-    let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
+    let key = &key_arg(finding);
     out.push(identify_account_step(key, lang));
     out.push(step(
         "deactivate",
@@ -637,7 +653,7 @@ fn revoke_policy(now: i64) -> String {
 }
 
 fn temporary_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
-    let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
+    let key = &key_arg(finding);
     out.push(identify_account_step(key, lang));
     let principal = finding.verification.arn.as_deref().map(principal);
     let policy = sh_quote(&revoke_policy(window.end));
@@ -783,7 +799,7 @@ fn canary_steps(finding: &Finding, lang: Lang) -> Vec<RemediationStep> {
     let acct = finding.account_id.as_deref().unwrap_or("?");
     let mut out = Vec::new();
     if let Some(key) = finding.key_id.as_deref() {
-        out.push(identify_account_step(key, lang));
+        out.push(identify_account_step(&sh_quote(key), lang));
     }
     out.push(step(
         "notify",
@@ -817,10 +833,98 @@ pub enum ReportError {
         line: usize,
         source: serde_json::Error,
     },
+    /// A value that does not match its grammar: the report was not written by keysweep, or
+    /// was edited. Nothing of it is written into a playbook.
+    #[error("finding {index} ({place}): {message}")]
+    Invalid {
+        /// 1-based position of the finding in the report.
+        index: usize,
+        /// Its path and line, escaped for the terminal.
+        place: String,
+        /// The offending field (`key_id`, `verification.arn`, ...).
+        field: &'static str,
+        message: String,
+    },
 }
 
-/// The findings of a `--format json` (array) or `--format jsonl` report.
+/// A redacted secret or token as reports carry it: up to 4 characters of the value, then
+/// `…(N chars)`.
+fn is_redacted(value: &str, field: Field) -> bool {
+    let Some((head, tail)) = value.split_once('…') else {
+        return false;
+    };
+    let Some(count) = tail
+        .strip_prefix('(')
+        .and_then(|t| t.strip_suffix(" chars)"))
+    else {
+        return false;
+    };
+    head.chars().count() <= 4
+        && (head.is_empty() || field.matches(head) || head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
+        && !count.is_empty()
+        && count.len() <= 7
+        && count.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks every value of `findings` that a playbook uses against its grammar (see
+/// [`crate::grammar`]): key ID, secret and token (exact or redacted), user name, account,
+/// ARN, fingerprint, commit and account source. The first bad value is the error.
+pub fn validate(findings: &[Finding]) -> Result<(), ReportError> {
+    for (i, f) in findings.iter().enumerate() {
+        let o = &f.location.origin;
+        let fail = |field: &'static str, message: String| ReportError::Invalid {
+            index: i + 1,
+            place: format!("{}:{}", o.display_path(), f.location.line),
+            field,
+            message,
+        };
+        let check = |field: Field, name: &'static str, value: Option<&str>| match value {
+            Some(v) if !field.matches(v) => Err(fail(
+                name,
+                format!("`{name}` is not {}", field.describe()),
+            )),
+            _ => Ok(()),
+        };
+        check(Field::KeyId, "key_id", f.key_id.as_deref())?;
+        check(Field::IamName, "user_name", f.user_name.as_deref())?;
+        check(Field::AccountId, "account_id", f.account_id.as_deref())?;
+        check(Field::Arn, "verification.arn", f.verification.arn.as_deref())?;
+        check(Field::Fingerprint, "fingerprint", Some(f.fingerprint.as_str()))?;
+        check(Field::Commit, "location.commit", o.commit.as_deref())?;
+        for (field, name, value) in [
+            (Field::Secret, "secret", f.secret.as_deref()),
+            (Field::SessionToken, "session_token", f.session_token.as_deref()),
+        ] {
+            if let Some(v) = value {
+                if !field.matches(v) && !is_redacted(v, field) {
+                    return Err(fail(
+                        name,
+                        format!("`{name}` is not {} (nor its redacted form)", field.describe()),
+                    ));
+                }
+            }
+        }
+        if let Some(src) = f.account_id_source.as_deref() {
+            if !matches!(src, "decoded" | "sts") {
+                return Err(fail(
+                    "account_id_source",
+                    "`account_id_source` is not `decoded` or `sts`".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The findings of a `--format json` (array) or `--format jsonl` report, each value checked
+/// against its grammar ([`validate`]).
 pub fn read_report(text: &str) -> Result<Vec<Finding>, ReportError> {
+    let findings = parse_report(text)?;
+    validate(&findings)?;
+    Ok(findings)
+}
+
+fn parse_report(text: &str) -> Result<Vec<Finding>, ReportError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('[') {
         return Ok(serde_json::from_str(trimmed)?);
@@ -890,7 +994,7 @@ fn reported_start(f: &Finding) -> Option<i64> {
 /// each says about the key, and computes its steps in `lang` with the window ending `now`.
 pub fn group(findings: &[Finding], lang: Lang, now: SystemTime) -> Vec<KeyGroup> {
     let mut groups: BTreeMap<String, (Finding, Vec<String>, Option<i64>)> = BTreeMap::new();
-    for f in findings {
+    for f in findings.iter().filter(|f| f.kind != Kind::PolicyChange) {
         let id = f
             .key_id
             .clone()
@@ -1042,19 +1146,32 @@ pub fn markdown(groups: &[KeyGroup], lang: Lang, now: SystemTime) -> String {
     );
     for g in groups {
         let f = &g.finding;
+        // Labels hold only checked values (key ID, fingerprint, names, ARN: see `validate`).
         let _ = writeln!(s, "## {}\n", key_label(f, lang));
         let _ = writeln!(s, "{}\n", summary_line(f, lang));
         if let Some(msg) = &f.verification.message {
-            let _ = writeln!(s, "> {msg}\n");
+            let _ = writeln!(s, "> {}\n", markup::text(msg));
         }
         let _ = writeln!(s, "{}", tr!(lang, "Found at:", "발견 위치:"));
         for p in &g.places {
-            let _ = writeln!(s, "- `{p}`");
+            let _ = writeln!(s, "- {}", markup::code_span(p));
         }
         s.push('\n');
         for st in &g.steps {
             let _ = writeln!(s, "- [ ] **{}**: {}", step_title(&st.step, lang), st.why);
-            let _ = writeln!(s, "  ```sh\n  {}\n  ```", st.command);
+            // Commands are built from checked values only; a fence longer than any backtick
+            // run in the command keeps it one block.
+            let fence = "`".repeat(
+                3.max(
+                    st.command
+                        .split(|c| c != '`')
+                        .map(str::len)
+                        .max()
+                        .unwrap_or(0)
+                        + 1,
+                ),
+            );
+            let _ = writeln!(s, "  {fence}sh\n  {}\n  {fence}", st.command);
         }
         s.push('\n');
     }
@@ -1229,7 +1346,7 @@ exit 0
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Kind, Location, Severity, Verification};
+    use crate::finding::{Location, Severity, Verification};
     use crate::input::Origin;
 
     fn finding(key: Option<&str>) -> Finding {
@@ -1253,6 +1370,8 @@ mod tests {
             fingerprint: "0123456789abcdef".into(),
             verification: Verification::default(),
             remediation: Vec::new(),
+            policy_change: None,
+            suppression: None,
             inline_allowed: false,
         }
     }
@@ -1501,7 +1620,7 @@ mod tests {
 
     #[test]
     fn shell_quoting() {
-        assert_eq!(sh_quote("a'b"), r"'a'\''b'");
+        assert_eq!(sh_quote("a'$b"), r"'a'\''$b'");
         assert_eq!(user_arg(Some("a b")), "'a b'");
         assert_eq!(user_arg(Some("svc+ci@x.io")), "svc+ci@x.io");
     }
