@@ -86,11 +86,29 @@ impl Baseline {
             .contains(&finding.fingerprint.to_ascii_lowercase())
     }
 
-    /// Drops the findings the baseline holds; returns how many.
-    pub fn filter(&self, findings: &mut Vec<Finding>) -> usize {
-        let before = findings.len();
-        findings.retain(|f| !self.contains(f));
-        before - findings.len()
+    /// Moves the findings the baseline holds to `suppressed` (justified by `name`, the
+    /// baseline as given); returns how many.
+    pub fn filter(
+        &self,
+        findings: &mut Vec<Finding>,
+        name: &str,
+        suppressed: &mut Vec<Finding>,
+    ) -> usize {
+        let before = suppressed.len();
+        let mut kept = Vec::with_capacity(findings.len());
+        for mut f in findings.drain(..) {
+            if f.kind != crate::finding::Kind::PolicyChange && self.contains(&f) {
+                f.suppression = Some(crate::finding::Suppression {
+                    kind: crate::finding::SuppressionKind::External,
+                    justification: format!("accepted in the baseline {name}"),
+                });
+                suppressed.push(f);
+            } else {
+                kept.push(f);
+            }
+        }
+        *findings = kept;
+        suppressed.len() - before
     }
 }
 

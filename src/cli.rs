@@ -76,6 +76,11 @@ pub struct GitArgs {
     /// push or a reset, until git's garbage collection removes them).
     #[arg(long)]
     pub all_objects: bool,
+    /// With --range / --since-commit: accept changes the range makes to keysweep's policy
+    /// (config file, rules directory, baseline, new `keysweep:allow` markers on credential
+    /// lines). They are still reported, as suppressed; without this flag they fail the gate.
+    #[arg(long)]
+    pub allow_policy_change: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -114,9 +119,19 @@ pub struct CommonArgs {
     /// Write the current findings (secrets redacted) to FILE as a baseline.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// Config file (default: .keysweep.toml at the scan root, when present).
-    #[arg(long, value_name = "FILE")]
+    /// Config file (default: .keysweep.toml at the root of the repository keysweep runs in,
+    /// i.e. of the current directory's work tree; never one inside the scanned data; with
+    /// `git --range`, the one BASE has).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
+    /// Use no config file at all (built-in defaults).
+    #[arg(long)]
+    pub no_config: bool,
+    /// JSON and JSON Lines: also list the suppressed findings (inline marker, allow-list,
+    /// baseline), each with a `suppression` object. SARIF always lists them as suppressed
+    /// results.
+    #[arg(long)]
+    pub include_suppressed: bool,
     /// Report everything, for audits: ignore inline `keysweep:allow` markers and the config's
     /// [[allow]] entries.
     #[arg(long)]

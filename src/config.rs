@@ -1,7 +1,8 @@
 //! `.keysweep.toml`: paths to skip, accepted findings (each with a reason), an extra rules
 //! directory, archive limits and the operator's own accounts.
 //!
-//! The file is read from the scan root (or `--config FILE`). Unknown keys, bad globs and
+//! The file is read from the repository keysweep runs in, or `--config FILE` (never from
+//! scanned data: see [`crate::policy`]). Unknown keys, bad globs and
 //! allow entries without a reason are errors that name the file and line: a typo must never
 //! turn into a silently ignored setting. The filters here run after the scan, on findings, so
 //! they act the same on files, archives and git history; what they drop is counted, never lost.
@@ -29,7 +30,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::finding::{Finding, Kind};
+use crate::finding::{Finding, Kind, Suppression, SuppressionKind};
 
 /// The config file looked for at the scan root.
 pub const FILE_NAME: &str = ".keysweep.toml";
@@ -65,13 +66,15 @@ struct ScanSection {
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
-    rules_dir: Option<String>,
+    rules_dir: Option<Spanned<String>>,
+    // Numbers are read as TOML values and checked here, so that a negative, fractional, NaN
+    // or huge value is an error with its line rather than a wrap-around or a silent default.
     #[serde(default)]
-    max_archive_bytes: Option<u64>,
+    max_archive_bytes: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    max_ratio: Option<f64>,
+    max_ratio: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    archive_depth: Option<u32>,
+    archive_depth: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,8 +187,11 @@ pub struct Config {
     pub exclude: Vec<String>,
     exclude_globs: PathGlobs,
     pub allow: Vec<AllowEntry>,
-    /// `[scan] rules_dir`, resolved against the config file's directory.
+    /// `[scan] rules_dir`, resolved against the config file's directory (lexically inside
+    /// it: see [`confined_dir`]).
     pub rules_dir: Option<PathBuf>,
+    /// `[scan] rules_dir` as written (relative to the config file's directory).
+    pub rules_dir_relative: Option<String>,
     pub archive: ArchiveLimits,
     /// 12-digit account IDs the operator owns (verification marks their keys `owned`).
     pub my_accounts: Vec<String>,
@@ -211,20 +217,6 @@ impl Config {
             source,
         })?;
         Config::parse(&text, path)
-    }
-
-    /// `explicit` (`--config FILE`, which must exist), else `.keysweep.toml` in the scan
-    /// root's directory when there is one, else the defaults.
-    pub fn discover(explicit: Option<&Path>, root: &ScanRoot) -> Result<Config, ConfigError> {
-        if let Some(path) = explicit {
-            return Config::load(path);
-        }
-        let candidate = root.dir().join(FILE_NAME);
-        if candidate.is_file() {
-            Config::load(&candidate)
-        } else {
-            Ok(Config::default())
-        }
     }
 
     /// Parses config text; `source` names the file in errors and anchors `rules_dir`.
@@ -332,17 +324,76 @@ impl Config {
             my_accounts.push(a.clone());
         }
 
+        let defaults = crate::input::archive::ArchiveOptions::default();
+        let max_archive_bytes = file
+            .scan
+            .max_archive_bytes
+            .as_ref()
+            .map(|v| {
+                let n = whole_number(v, "max_archive_bytes").map_err(|m| invalid(v.span(), m))?;
+                at_most(n, defaults.max_bytes, "max_archive_bytes", "--max-archive-bytes", 1)
+                    .map_err(|m| invalid(v.span(), m))
+            })
+            .transpose()?;
+        let archive_depth = file
+            .scan
+            .archive_depth
+            .as_ref()
+            .map(|v| {
+                let n = whole_number(v, "archive_depth").map_err(|m| invalid(v.span(), m))?;
+                let n = at_most(n, u64::from(defaults.depth), "archive_depth", "--archive-depth", 0)
+                    .map_err(|m| invalid(v.span(), m))?;
+                Ok::<_, ConfigError>(u32::try_from(n).unwrap_or(0))
+            })
+            .transpose()?;
+        let max_ratio = file
+            .scan
+            .max_ratio
+            .as_ref()
+            .map(|v| {
+                let r = match v.get_ref() {
+                    toml::Value::Float(f) => *f,
+                    toml::Value::Integer(i) => *i as f64,
+                    _ => return Err(invalid(v.span(), "`max_ratio` must be a number".into())),
+                };
+                if !r.is_finite() || r < 1.0 {
+                    return Err(invalid(
+                        v.span(),
+                        format!("`max_ratio` must be a finite number of at least 1, not {r}"),
+                    ));
+                }
+                if r > defaults.max_ratio as f64 {
+                    return Err(invalid(
+                        v.span(),
+                        format!(
+                            "`max_ratio` {r} is above the built-in limit {}: a config file can \
+                             only lower archive limits (raise it with --max-ratio)",
+                            defaults.max_ratio
+                        ),
+                    ));
+                }
+                Ok(r)
+            })
+            .transpose()?;
+        let rules_dir = match &file.scan.rules_dir {
+            Some(dir) => Some(
+                confined_dir(dir.get_ref())
+                    .map_err(|m| invalid(dir.span(), m))?,
+            ),
+            None => None,
+        };
         let base = source.parent().unwrap_or(Path::new(""));
         Ok(Config {
             source: Some(source.to_path_buf()),
             exclude,
             exclude_globs,
             allow,
-            rules_dir: file.scan.rules_dir.map(|d| base.join(d)),
+            rules_dir: rules_dir.map(|d| base.join(d)),
+            rules_dir_relative: file.scan.rules_dir.as_ref().map(|d| d.get_ref().clone()),
             archive: ArchiveLimits {
-                max_archive_bytes: file.scan.max_archive_bytes,
-                max_ratio: file.scan.max_ratio,
-                archive_depth: file.scan.archive_depth,
+                max_archive_bytes,
+                max_ratio,
+                archive_depth,
             },
             my_accounts,
         })
@@ -361,12 +412,14 @@ impl Config {
     /// Drops findings in excluded paths, lone key IDs in `own_files` (this config file and
     /// the baseline, as given on the command line) and, when `use_allow`, the findings an
     /// allow entry accepts; returns how many of each it dropped.
+    /// The findings dropped go to `suppressed`, each with its [`Suppression`].
     pub fn filter(
         &self,
         findings: &mut Vec<Finding>,
         root: &ScanRoot,
         use_allow: bool,
         own_files: &[&Path],
+        suppressed: &mut Vec<Finding>,
     ) -> Filtered {
         let mut filtered = Filtered::default();
         let own: Vec<PathBuf> = self
@@ -376,27 +429,103 @@ impl Config {
             .chain(own_files.iter().copied())
             .map(|p| root.local(p))
             .collect();
-        findings.retain(|f| {
+        let config = self
+            .source
+            .as_ref()
+            .map_or_else(|| "the config".to_string(), |p| p.display().to_string());
+        let mut kept = Vec::with_capacity(findings.len());
+        for mut f in findings.drain(..) {
             let path = &f.location.origin.path;
             let rel = root.match_path(path);
-            if self.is_excluded(&rel) {
+            let why = if f.kind == Kind::PolicyChange {
+                None
+            } else if self.is_excluded(&rel) {
                 filtered.excluded += 1;
-                false
+                Some(format!("in a path `[scan] exclude` of {config} skips"))
             } else if f.kind == Kind::AccessKeyId
                 && f.location.origin.archive_member.is_none()
                 && own.contains(&root.absolute(path))
             {
                 filtered.own_files += 1;
-                false
-            } else if use_allow && self.allowed_by(f, &rel).is_some() {
+                Some("a key ID named in keysweep's own config or baseline".to_string())
+            } else if let Some(entry) = use_allow.then(|| self.allowed_by(&f, &rel)).flatten() {
                 filtered.allowed += 1;
-                false
+                Some(format!(
+                    "allowed by {config}:{} [[allow]]: {}",
+                    entry.line, entry.reason
+                ))
             } else {
-                true
+                None
+            };
+            match why {
+                Some(justification) => {
+                    f.suppression = Some(Suppression {
+                        kind: SuppressionKind::External,
+                        justification,
+                    });
+                    suppressed.push(f);
+                }
+                None => kept.push(f),
             }
-        });
+        }
+        *findings = kept;
         filtered
     }
+}
+
+/// A TOML integer that is not negative.
+fn whole_number(v: &Spanned<toml::Value>, name: &str) -> Result<u64, String> {
+    match v.get_ref() {
+        toml::Value::Integer(i) => {
+            u64::try_from(*i).map_err(|_| format!("`{name}` may not be negative ({i})"))
+        }
+        other => Err(format!(
+            "`{name}` must be a whole number, not {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// `n` when it lies in `min..=builtin`: a config file may lower an archive limit, never raise
+/// it (that takes `flag` on the command line), and never set it to a meaningless value.
+fn at_most(n: u64, builtin: u64, name: &str, flag: &str, min: u64) -> Result<u64, String> {
+    if n < min {
+        return Err(format!("`{name}` must be at least {min}"));
+    }
+    if n > builtin {
+        return Err(format!(
+            "`{name}` {n} is above the built-in limit {builtin}: a config file can only lower \
+             archive limits (raise it with {flag})"
+        ));
+    }
+    Ok(n)
+}
+
+/// Checks that a `rules_dir` stays inside the config file's directory, as far as its text
+/// says: relative, no `..`, no root or drive prefix. Symbolic links are checked when the
+/// directory is read (see [`crate::policy`]).
+pub fn confined_dir(dir: &str) -> Result<PathBuf, String> {
+    let path = Path::new(dir);
+    if dir.is_empty() {
+        return Err("`rules_dir` may not be empty".into());
+    }
+    for component in path.components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                return Err(
+                    "`rules_dir` must stay inside the config file's directory (no `..`)".into(),
+                )
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(
+                    "`rules_dir` must be relative to the config file's directory (no absolute path)"
+                        .into(),
+                )
+            }
+        }
+    }
+    Ok(path.to_path_buf())
 }
 
 fn bad_glob(field: &str, glob: &str, err: &globset::Error) -> String {

@@ -20,6 +20,10 @@ pub enum Kind {
     SecretAccessKey,
     /// Temporary credentials: an ASIA key ID with secret and session token (or a token alone).
     SessionCredentials,
+    /// Not a credential: the reviewed range changes keysweep's policy (config, rules,
+    /// baseline) or adds a `keysweep:allow` marker on a line holding a credential (see
+    /// [`crate::policy`]).
+    PolicyChange,
 }
 
 impl Kind {
@@ -29,6 +33,7 @@ impl Kind {
             Kind::AccessKeyId => "access_key_id",
             Kind::SecretAccessKey => "secret_access_key",
             Kind::SessionCredentials => "session_credentials",
+            Kind::PolicyChange => "policy_change",
         }
     }
 }
@@ -167,10 +172,36 @@ pub struct Finding {
     pub verification: Verification,
     #[serde(default)]
     pub remediation: Vec<RemediationStep>,
+    /// For a `policy_change` finding: what changed (`config file .keysweep.toml modified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_change: Option<String>,
+    /// Why the finding is not counted (inline marker, config allow-list, baseline); such
+    /// findings appear in SARIF (as suppressed results) and, with `--include-suppressed`, in
+    /// JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
     /// Its line carries `keysweep:allow` (see [`crate::allow`]); dropped before reporting
     /// unless `--no-allow`. Not part of reports.
     #[serde(skip)]
     pub inline_allowed: bool,
+}
+
+/// Where a suppression is written (SARIF's `suppression.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionKind {
+    /// In the scanned file itself: a `keysweep:allow` marker.
+    InSource,
+    /// Outside it: the config allow-list or exclusions, the baseline, a command-line flag.
+    External,
+}
+
+/// Why a finding is suppressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    /// The justification: the allow entry's reason, the baseline file, the marker.
+    pub justification: String,
 }
 
 impl Finding {
@@ -226,6 +257,38 @@ impl Finding {
             fingerprint,
             verification: Verification::default(),
             remediation: Vec::new(),
+            policy_change: None,
+            suppression: None,
+            inline_allowed: false,
+        }
+    }
+
+    /// The finding that reports a policy change at `path` (line 0: the whole file, or the
+    /// line of the marker), described by `what`.
+    pub fn policy_change(path: &str, line: usize, what: String) -> Finding {
+        let fingerprint = fingerprint(&[Kind::PolicyChange.as_str(), path, &what]);
+        Finding {
+            rule: POLICY_CHANGE_RULE.to_string(),
+            kind: Kind::PolicyChange,
+            severity: Severity::High,
+            key_id: None,
+            key_type: None,
+            secret: None,
+            session_token: None,
+            user_name: None,
+            account_id: None,
+            account_id_source: None,
+            canary: None,
+            location: Location {
+                origin: Origin::file(path),
+                line,
+                column: 1,
+            },
+            fingerprint,
+            verification: Verification::default(),
+            remediation: Vec::new(),
+            policy_change: Some(what),
+            suppression: None,
             inline_allowed: false,
         }
     }
@@ -254,6 +317,9 @@ impl Finding {
         )
     }
 }
+
+/// The rule id of [`Kind::PolicyChange`] findings.
+pub const POLICY_CHANGE_RULE: &str = "keysweep-policy-change";
 
 /// Shows the first 4 characters of a secret and its length: `wJal…(40 chars)`.
 pub fn redact(secret: &str) -> String {

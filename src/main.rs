@@ -19,9 +19,11 @@ use keysweep::detect::Detector;
 use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
+use keysweep::policy::{self, BaseTree, PolicyChange, Watched};
 use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
+use keysweep::finding::{Finding, Suppression, SuppressionKind};
 use keysweep::scan::{self, Outcome, ScanOptions};
 
 fn main() -> ExitCode {
@@ -29,7 +31,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("keysweep: error: {err:#}");
+            // Errors may quote paths and names from scanned data: escaped for the terminal.
+            eprintln!(
+                "keysweep: error: {}",
+                keysweep::term::escape(&format!("{err:#}"))
+            );
             ExitCode::from(2)
         }
     }
@@ -45,38 +51,171 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Built-in rules plus those of `extra`, compiled into a detector.
+/// Built-in rules plus those of `extra` (a directory named on the command line).
 fn load_rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
+    with_builtin(match extra {
+        Some(dir) => rules::load_dir(dir)?,
+        None => Vec::new(),
+    })
+}
+
+fn with_builtin(extra: Vec<Rule>) -> Result<Vec<Rule>> {
     let mut all = rules::builtin();
-    if let Some(dir) = extra {
-        all.extend(rules::load_dir(dir)?);
-    }
+    all.extend(extra);
     rules::check_unique(&all)?;
     Ok(all)
 }
 
 /// What a scanning command sets up before it scans: the config, the baseline, the scan
-/// root and the detector (built-in rules plus `--rules`, else the config's `rules_dir`).
+/// root and the detector (built-in rules plus `--rules`, else the config's `rules_dir`), all
+/// from trusted places only (see `keysweep::policy`).
 struct Setup {
     config: Config,
+    /// Which config is in use, for the summary line.
+    config_label: String,
     baseline: Option<Baseline>,
+    /// The baseline as named in suppression justifications.
+    baseline_label: String,
     root: ScanRoot,
     detector: Detector,
+    /// With `git --range`: BASE, where policy files inside the repository are read from.
+    base: Option<BaseTree>,
+    /// With `git --range`: what the range changes in policy files.
+    policy_changes: Vec<PolicyChange>,
 }
 
 impl Setup {
-    fn new(common: &CommonArgs, root: ScanRoot) -> Result<Setup> {
-        let config = Config::discover(common.config.as_deref(), &root)?;
-        let extra = common.rules.as_deref().or(config.rules_dir.as_deref());
-        let detector = Detector::new(load_rules(extra)?)?;
-        let baseline = common.baseline.as_deref().map(Baseline::load).transpose()?;
+    fn new(common: &CommonArgs, root: ScanRoot, base: Option<BaseTree>) -> Result<Setup> {
+        let (config, config_label) = match &base {
+            Some(base) => base_config(common, base)?,
+            None => work_tree_config(common)?,
+        };
+        let extra = match (&common.rules, &base) {
+            (Some(dir), Some(base)) => match base.relative(dir) {
+                Some(rel) => base.rules(&rel)?,
+                None => rules::load_dir(dir)?,
+            },
+            (Some(dir), None) => rules::load_dir(dir)?,
+            (None, Some(base)) => match (&config.rules_dir, &config.source) {
+                (Some(dir), Some(source)) if base.relative(source).is_some() => {
+                    base.rules(&dir.to_string_lossy())?
+                }
+                (Some(dir), Some(source)) => {
+                    let home = source.parent().unwrap_or(Path::new("."));
+                    rules::load_dir_confined(dir, Some(home))?
+                }
+                _ => Vec::new(),
+            },
+            (None, None) => match (&config.rules_dir, &config.source) {
+                (Some(dir), Some(source)) => {
+                    let home = source.parent().unwrap_or(Path::new("."));
+                    rules::load_dir_confined(dir, Some(home))?
+                }
+                (Some(dir), None) => rules::load_dir(dir)?,
+                _ => Vec::new(),
+            },
+        };
+        let detector = Detector::new(with_builtin(extra)?)?;
+        let baseline = match (&common.baseline, &base) {
+            (Some(path), Some(base)) => match base.relative(path) {
+                Some(rel) => Some(match base.read(&rel)? {
+                    Some(bytes) => Baseline::parse(&String::from_utf8_lossy(&bytes))
+                        .map_err(|m| anyhow::anyhow!("{}:{rel}: not a keysweep JSON report: {m}", base.label))?,
+                    None => Baseline::default(),
+                }),
+                None => Some(Baseline::load(path)?),
+            },
+            (Some(path), None) => Some(Baseline::load(path)?),
+            (None, _) => None,
+        };
+        let baseline_label = match (&common.baseline, &base) {
+            (Some(path), Some(base)) => match base.relative(path) {
+                Some(rel) => format!("{rel} (as in BASE {})", base.label),
+                None => path.display().to_string(),
+            },
+            (Some(path), None) => path.display().to_string(),
+            (None, _) => String::new(),
+        };
+        let policy_changes = match &base {
+            Some(base) => base.changes(&watched(common, &config, base))?,
+            None => Vec::new(),
+        };
         Ok(Setup {
             config,
+            config_label,
             baseline,
+            baseline_label,
             root,
             detector,
+            base,
+            policy_changes,
         })
     }
+}
+
+/// The config of a work-tree scan: `--no-config`, `--config FILE`, or `.keysweep.toml` of the
+/// repository keysweep runs in.
+fn work_tree_config(common: &CommonArgs) -> Result<(Config, String)> {
+    if common.no_config {
+        return Ok((Config::default(), "none (--no-config)".into()));
+    }
+    if let Some(path) = &common.config {
+        return Ok((Config::load(path)?, path.display().to_string()));
+    }
+    let home = policy::home()?;
+    match policy::home_config(&home)? {
+        Some(path) => {
+            let label = path.display().to_string();
+            Ok((Config::load(&path)?, label))
+        }
+        None => Ok((Config::default(), "none".into())),
+    }
+}
+
+/// The config of a range review: files inside the repository as BASE has them.
+fn base_config(common: &CommonArgs, base: &BaseTree) -> Result<(Config, String)> {
+    if common.no_config {
+        return Ok((Config::default(), "none (--no-config)".into()));
+    }
+    let rel = match &common.config {
+        Some(path) => match base.relative(path) {
+            Some(rel) => rel,
+            None => return Ok((Config::load(path)?, path.display().to_string())),
+        },
+        None => keysweep::config::FILE_NAME.to_string(),
+    };
+    Ok(match base.config(&rel)? {
+        Some(config) => (config, format!("{rel} as in BASE {}", base.label)),
+        None => (
+            Config::default(),
+            format!("none ({rel} is not in BASE {})", base.label),
+        ),
+    })
+}
+
+/// The policy files a range must not change unnoticed: the config, the rules directories and
+/// the baseline, as far as they lie in the repository.
+fn watched(common: &CommonArgs, config: &Config, base: &BaseTree) -> Vec<(Watched, &'static str)> {
+    let mut out = Vec::new();
+    let config_rel = match &common.config {
+        Some(path) => base.relative(path),
+        None => Some(keysweep::config::FILE_NAME.to_string()),
+    };
+    if let Some(rel) = config_rel {
+        out.push((Watched::File(rel), "config file"));
+    }
+    if let Some(rel) = common.baseline.as_deref().and_then(|p| base.relative(p)) {
+        out.push((Watched::File(rel), "baseline"));
+    }
+    if let Some(rel) = common.rules.as_deref().and_then(|p| base.relative(p)) {
+        out.push((Watched::Dir(rel), "rules file"));
+    }
+    if let (Some(dir), true) = (&config.rules_dir, common.rules.is_none()) {
+        if config.source.as_deref().is_some_and(|s| base.relative(s).is_some()) {
+            out.push((Watched::Dir(dir.to_string_lossy().replace('\\', "/")), "rules file"));
+        }
+    }
+    out
 }
 
 /// What the filters after the scan dropped, for the summary line.
@@ -91,7 +230,7 @@ struct Suppressed {
 
 fn cmd_scan(args: ScanArgs) -> Result<u8> {
     let root = ScanRoot::for_paths(&args.paths).context("cannot read the working directory")?;
-    let setup = Setup::new(&args.common, root)?;
+    let setup = Setup::new(&args.common, root, None)?;
     let detector = &setup.detector;
     let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
     let opts = ScanOptions {
@@ -108,7 +247,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
     if let Some(progress) = progress {
         progress.finish();
     }
-    finish(outcome, &args.common, &setup)
+    finish(outcome, &args.common, &setup, false)
 }
 
 /// Archive limits: the command line wins over `.keysweep.toml`, which wins over the defaults.
@@ -148,7 +287,12 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
         }
     };
     let root = ScanRoot::repository(&args.repo).context("cannot read the working directory")?;
-    let setup = Setup::new(&args.common, root)?;
+    // A range is a review of HEAD: policy comes from BASE.
+    let base = match &selection {
+        Selection::Range { base, head } => Some(BaseTree::open(&args.repo, base, head)?),
+        _ => None,
+    };
+    let setup = Setup::new(&args.common, root, base)?;
     let opts = GitOptions {
         selection,
         threads: args.common.threads,
@@ -157,7 +301,12 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
     for warning in &scanned.warnings {
         eprintln!("keysweep: warning: {warning}");
     }
-    finish(scanned.outcome, &args.common, &setup)
+    finish(
+        scanned.outcome,
+        &args.common,
+        &setup,
+        args.allow_policy_change,
+    )
 }
 
 /// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.
@@ -166,17 +315,67 @@ fn show_progress(common: &CommonArgs) -> bool {
 }
 
 /// Filters, reports an outcome and returns the exit code.
-fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8> {
+fn finish(
+    mut outcome: Outcome,
+    common: &CommonArgs,
+    setup: &Setup,
+    allow_policy_change: bool,
+) -> Result<u8> {
+    for dropped in setup.detector.rejected_captures() {
+        outcome.warnings.push(keysweep::input::InputError {
+            path: "<rules>".into(),
+            message: dropped,
+        });
+    }
     for warning in &outcome.warnings {
         eprintln!("keysweep: warning: {warning}");
     }
     for err in &outcome.errors {
         eprintln!("keysweep: error: {err}");
     }
-    // Inline `keysweep:allow` markers, unless `--no-allow` (audits see everything).
+    let mut suppressed: Vec<Finding> = Vec::new();
+    let mut changes: Vec<Finding> = setup
+        .policy_changes
+        .iter()
+        .map(|c| {
+            Finding::policy_change(
+                &c.path,
+                0,
+                format!("{} {} {} by the range", c.role, c.path, c.status),
+            )
+        })
+        .collect();
+    // Inline `keysweep:allow` markers, unless `--no-allow` (audits see everything). In a
+    // reviewed range, a marker on a credential line was added by the range: a policy change.
     let before = outcome.findings.len();
     if !common.no_allow {
-        outcome.findings.retain(|f| !f.inline_allowed);
+        let mut kept = Vec::with_capacity(outcome.findings.len());
+        for mut f in outcome.findings.drain(..) {
+            if !f.inline_allowed {
+                kept.push(f);
+                continue;
+            }
+            if setup.base.is_some() {
+                changes.push(Finding::policy_change(
+                    &f.location.origin.path,
+                    f.location.line,
+                    format!(
+                        "keysweep:allow marker added by the range on a line holding {}",
+                        f.key_id.as_deref().unwrap_or("a credential")
+                    ),
+                ));
+                if !allow_policy_change {
+                    kept.push(f);
+                    continue;
+                }
+            }
+            f.suppression = Some(Suppression {
+                kind: SuppressionKind::InSource,
+                justification: "keysweep:allow marker on the line".into(),
+            });
+            suppressed.push(f);
+        }
+        outcome.findings = kept;
     }
     let inline = before - outcome.findings.len();
     let own_files: Vec<&Path> = common.baseline.iter().map(|p| p.as_path()).collect();
@@ -185,27 +384,55 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
         &setup.root,
         !common.no_allow,
         &own_files,
+        &mut suppressed,
     );
     if let Some(path) = &common.write_baseline {
         baseline::write(path, &outcome.findings)?;
     }
-    let suppressed = Suppressed {
+    let suppressed_counts = Suppressed {
         inline,
-        baseline: setup
-            .baseline
-            .as_ref()
-            .map_or(0, |b| b.filter(&mut outcome.findings)),
+        baseline: setup.baseline.as_ref().map_or(0, |b| {
+            b.filter(&mut outcome.findings, &setup.baseline_label, &mut suppressed)
+        }),
         allowed: filtered.allowed,
         excluded: filtered.excluded,
         own_files: filtered.own_files,
     };
+    // Policy changes: reported in every format; with --allow-policy-change as suppressed.
+    let policy_changes = changes.len();
+    for mut change in changes {
+        if allow_policy_change {
+            change.suppression = Some(Suppression {
+                kind: SuppressionKind::External,
+                justification: "accepted with --allow-policy-change".into(),
+            });
+            suppressed.push(change);
+        } else {
+            outcome.findings.push(change);
+        }
+    }
+    outcome
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     respond(&mut outcome.findings, common, &setup.config)?;
+    keysweep::remediate::attach(&mut suppressed, std::time::SystemTime::now());
     if !common.show_secrets {
         outcome.findings.iter_mut().for_each(|f| f.redact());
+        suppressed.iter_mut().for_each(|f| f.redact());
     }
-    write_report(&outcome, common, setup)?;
+    suppressed.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    write_report(&outcome, &suppressed, common, setup)?;
     if !common.quiet {
-        eprintln!("{}", summary(&outcome, &suppressed));
+        eprintln!(
+            "{}",
+            keysweep::term::escape(&summary(
+                &outcome,
+                &suppressed_counts,
+                policy_changes,
+                allow_policy_change,
+                &setup.config_label
+            ))
+        );
     }
     Ok(if !outcome.findings.is_empty() {
         u8::try_from(common.exit_code).unwrap_or(1)
@@ -220,7 +447,7 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
 /// still hold their full secrets, before redaction.
 /// `--my-accounts` wins over the config's `my_accounts`.
 fn respond(
-    findings: &mut [keysweep::finding::Finding],
+    findings: &mut [Finding],
     common: &CommonArgs,
     config: &Config,
 ) -> Result<()> {
@@ -242,7 +469,11 @@ fn respond(
         let opts = verify::Options::new(mode, accounts);
         let summary = verify::verify(findings, &opts)?;
         if !common.quiet {
-            eprintln!("keysweep: verify {}: {summary}", verify::mode_name(mode));
+            eprintln!(
+                "keysweep: verify {}: {}",
+                verify::mode_name(mode),
+                keysweep::term::escape(&summary.to_string())
+            );
         }
     }
     keysweep::remediate::attach(findings, std::time::SystemTime::now());
@@ -293,14 +524,20 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
             .context("cannot write the playbook")?,
     }
     eprintln!(
-        "keysweep: playbook for {} key(s) from {} finding(s) in {name}",
+        "keysweep: playbook for {} key(s) from {} finding(s) in {}",
         groups.len(),
-        findings.len()
+        findings.len(),
+        keysweep::term::escape(&name)
     );
     Ok(0)
 }
 
-fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result<()> {
+fn write_report(
+    outcome: &Outcome,
+    suppressed: &[Finding],
+    common: &CommonArgs,
+    setup: &Setup,
+) -> Result<()> {
     let (mut out, to_terminal): (Box<dyn Write>, bool) = match &common.output {
         Some(path) => (
             Box::new(BufWriter::new(File::create(path).with_context(|| {
@@ -322,6 +559,8 @@ fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result
         style: Style { color },
         rules: setup.detector.rules(),
         root: Some(&setup.root),
+        suppressed,
+        include_suppressed: common.include_suppressed,
     };
     match report::write(&mut out, &outcome.findings, common.format, &context)
         .and_then(|()| out.flush())
@@ -341,7 +580,13 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
+fn summary(
+    outcome: &Outcome,
+    suppressed: &Suppressed,
+    policy_changes: usize,
+    allow_policy_change: bool,
+    config: &str,
+) -> String {
     let s = &outcome.stats;
     let mut line = format!(
         "keysweep: scanned {} {}{} ({:.1} MB) in {:.2} s: {} finding{}",
@@ -401,9 +646,21 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
             dropped.join(", ")
         ));
     }
+    if policy_changes > 0 {
+        line.push_str(&format!(
+            "; {policy_changes} policy change{} ({})",
+            plural(policy_changes as u64),
+            if allow_policy_change {
+                "accepted with --allow-policy-change"
+            } else {
+                "failing: review, then --allow-policy-change"
+            }
+        ));
+    }
     if !outcome.errors.is_empty() {
         line.push_str(&format!("; {} input error(s)", outcome.errors.len()));
     }
+    line.push_str(&format!("; config: {config}"));
     line
 }
 

@@ -1,5 +1,5 @@
 //! `.keysweep.toml`: errors that name the line, allow entries with reasons, excluded paths,
-//! the extra rules directory, discovery at the scan root, `--no-allow`.
+//! the extra rules directory, discovery in the working directory's repository, `--no-allow`.
 
 mod common;
 
@@ -63,7 +63,7 @@ fn unknown_keys_are_errors_with_their_line() {
         7,
         &["unknown field `resaon`"],
     );
-    assert_config_error("[scan]\nmax_ratio = \"high\"\n", 2, &["expected f64"]);
+    assert_config_error("[scan]\nmax_ratio = \"high\"\n", 2, &["must be a number"]);
 }
 
 #[test]
@@ -177,18 +177,18 @@ fn excluded_paths_are_dropped_and_counted() {
 }
 
 #[test]
-fn config_is_found_at_the_scan_root_or_given_with_config() {
+fn config_comes_from_the_working_directory_repository_or_config() {
     let dir = repo("[scan]\nexclude = [\"vendor\"]\n");
     let outside = tempfile::tempdir().unwrap();
-    // From elsewhere, naming the root: its .keysweep.toml applies.
-    let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
+    // Run inside the repository: its .keysweep.toml applies, and the summary names it.
+    let run = run_in(dir.path(), &["."]);
     assert_eq!(run.sorted_key_ids(), [KEY]);
-    // Scanning a single file: the working directory's config applies, not the file's.
-    let run = run_in(
-        outside.path(),
-        &[dir.path().join("vendor/lib/x.js").to_str().unwrap()],
-    );
-    assert_eq!(run.sorted_key_ids(), [LONE_KEY]);
+    assert!(run.stderr.contains("config: "), "{}", run.stderr);
+    assert!(run.stderr.contains(".keysweep.toml"), "{}", run.stderr);
+    // From elsewhere, naming the directory: it is scanned data, its config does not apply.
+    let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
+    assert_eq!(run.sorted_key_ids(), [LONE_KEY, KEY]);
+    assert!(run.stderr.contains("config: none"), "{}", run.stderr);
     // --config replaces discovery.
     let other = outside.path().join("strict.toml");
     std::fs::write(&other, "[scan]\nexclude = [\"app\"]\n").unwrap();
@@ -201,6 +201,10 @@ fn config_is_found_at_the_scan_root_or_given_with_config() {
         ],
     );
     assert_eq!(run.sorted_key_ids(), [LONE_KEY]);
+    // --no-config ignores the repository's config.
+    let run = run_in(dir.path(), &["--no-config", "."]);
+    assert_eq!(run.sorted_key_ids(), [LONE_KEY, KEY]);
+    assert!(run.stderr.contains("config: none (--no-config)"), "{}", run.stderr);
     // A named config that does not exist is an error.
     let run = run_in(outside.path(), &["--config", "nope.toml", "."]);
     assert_eq!(run.code, 2);
@@ -224,8 +228,7 @@ examples = ["DEPLOYKEY:AKIAR7VZ3MOXQ4JTLW2N"]
 "#,
     );
     write(dir.path(), "build.sh", format!("# DEPLOYKEY:{OTHER_KEY}\n"));
-    let outside = tempfile::tempdir().unwrap();
-    let run = run_in(outside.path(), &[dir.path().to_str().unwrap()]);
+    let run = run_in(dir.path(), &["."]);
     let custom = run
         .findings
         .iter()

@@ -35,6 +35,12 @@ pub struct Context<'a> {
     pub rules: &'a [Rule],
     /// The scan root that SARIF locations are relative to (`None`: paths as found).
     pub root: Option<&'a ScanRoot>,
+    /// Findings not counted (inline marker, allow-list, baseline), each with its
+    /// `suppression`: SARIF lists them as suppressed results; JSON and JSON Lines only with
+    /// [`Self::include_suppressed`]; the text report counts them in the summary only.
+    pub suppressed: &'a [Finding],
+    /// `--include-suppressed`: JSON and JSON Lines list the suppressed findings too.
+    pub include_suppressed: bool,
 }
 
 /// Writes `findings` in `format`.
@@ -44,10 +50,18 @@ pub fn write(
     format: Format,
     context: &Context<'_>,
 ) -> io::Result<()> {
+    let with_suppressed = || {
+        let mut all: Vec<&Finding> = findings.iter().collect();
+        if context.include_suppressed {
+            all.extend(context.suppressed);
+            all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
+        all
+    };
     match format {
         Format::Text => text::write(out, findings, context.style),
-        Format::Json => json::write_array(out, findings),
-        Format::Jsonl => json::write_lines(out, findings),
-        Format::Sarif => sarif::write(out, findings, context.rules, context.root),
+        Format::Json => json::write_array(out, &with_suppressed()),
+        Format::Jsonl => json::write_lines(out, &with_suppressed()),
+        Format::Sarif => sarif::write(out, findings, context.suppressed, context.rules, context.root),
     }
 }

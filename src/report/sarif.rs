@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::ScanRoot;
-use crate::finding::{Finding, KeyType, Kind, Severity, VerificationStatus};
+use crate::finding::{Finding, KeyType, Kind, Severity, SuppressionKind, VerificationStatus};
 use crate::rules::Rule;
 
 /// The schema a SARIF 2.1.0 log names.
@@ -92,7 +92,18 @@ struct SarifResult<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     locations: Vec<Location>,
     partial_fingerprints: BTreeMap<&'static str, &'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<SarifSuppression>,
     properties: Map<String, Value>,
+}
+
+/// SARIF's `suppression` object: code scanning shows a result with one as dismissed.
+#[derive(Serialize)]
+struct SarifSuppression {
+    /// `inSource` (a `keysweep:allow` marker) or `external` (config, baseline, a flag).
+    kind: &'static str,
+    status: &'static str,
+    justification: String,
 }
 
 #[derive(Serialize)]
@@ -278,11 +289,18 @@ fn kind_text(kind: Kind) -> &'static str {
         Kind::AccessKeyId => "AWS access key ID",
         Kind::SecretAccessKey => "AWS secret access key",
         Kind::SessionCredentials => "AWS temporary session credentials",
+        Kind::PolicyChange => "Change to keysweep's policy",
     }
 }
 
 fn message(f: &Finding) -> String {
     let origin = &f.location.origin;
+    if let Some(change) = &f.policy_change {
+        return format!(
+            "{change}. The reviewed range changes keysweep's own policy: review it; once it is \
+             approved, re-run with --allow-policy-change."
+        );
+    }
     let mut text = kind_text(f.kind).to_string();
     if let Some(key) = &f.key_id {
         text.push_str(&format!(" {key}"));
@@ -312,7 +330,7 @@ fn message(f: &Finding) -> String {
     if let Some(commit) = &origin.commit {
         text.push_str(&format!(
             ", introduced in commit {}",
-            &commit[..commit.len().min(12)]
+            commit.get(..12).unwrap_or(commit)
         ));
         if let Some(author) = &origin.author {
             text.push_str(&format!(" by {author}"));
@@ -372,6 +390,7 @@ fn properties(f: &Finding) -> Map<String, Value> {
     put("author", origin.author.clone().map(Value::from));
     put("date", origin.date.clone().map(Value::from));
     put("presentAtHead", origin.present_at_head.map(Value::from));
+    put("policyChange", f.policy_change.clone().map(Value::from));
     if f.verification.status != VerificationStatus::NotChecked {
         put("verification", serde_json::to_value(&f.verification).ok());
     }
@@ -461,11 +480,14 @@ fn location(f: &Finding, root: Option<&ScanRoot>) -> Option<Location> {
 pub fn write(
     out: &mut dyn Write,
     findings: &[Finding],
+    suppressed: &[Finding],
     rules: &[Rule],
     root: Option<&ScanRoot>,
 ) -> io::Result<()> {
-    let results = findings
-        .iter()
+    let mut all: Vec<&Finding> = findings.iter().chain(suppressed).collect();
+    all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let results = all
+        .into_iter()
         .map(|f| SarifResult {
             rule_id: &f.rule,
             rule_index: rules.iter().position(|r| r.id() == f.rule),
@@ -476,6 +498,18 @@ pub fn write(
             },
             locations: location(f, root).into_iter().collect(),
             partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
+            suppressions: f
+                .suppression
+                .iter()
+                .map(|s| SarifSuppression {
+                    kind: match s.kind {
+                        SuppressionKind::InSource => "inSource",
+                        SuppressionKind::External => "external",
+                    },
+                    status: "accepted",
+                    justification: s.justification.clone(),
+                })
+                .collect(),
             properties: properties(f),
         })
         .collect();
