@@ -4,7 +4,8 @@
 //! A finding is known when its fingerprint is in the baseline. Fingerprints hash what was
 //! found and the file it is in, not the line, so moving or re-indenting the text keeps them;
 //! changing the key makes a new finding. Fingerprints are computed before redaction, so a
-//! redacted report (the default) works as a baseline.
+//! redacted report (the default) works as a baseline. Baselines written before fingerprints
+//! became SHA-256 (16 hex digits) are refused with a message saying how to rewrite them.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -63,6 +64,28 @@ impl Baseline {
                 .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
                 .collect::<Result<_, _>>()?
         };
+        if let Some(old) = entries
+            .iter()
+            .find(|e| e.fingerprint.len() == crate::finding::OLD_FINGERPRINT_HEX)
+        {
+            return Err(format!(
+                "fingerprint {:?} is in the old 64-bit format, which keysweep no longer \
+                 computes (it could be forged): rewrite the baseline with the current \
+                 version, reviewing what it accepts: keysweep scan ... --write-baseline FILE \
+                 (or keysweep git ... --write-baseline FILE)",
+                old.fingerprint
+            ));
+        }
+        if let Some(bad) = entries
+            .iter()
+            .find(|e| !crate::grammar::Field::Fingerprint.matches(&e.fingerprint))
+        {
+            return Err(format!(
+                "{:?} is not a keysweep fingerprint ({} hex digits)",
+                crate::term::escape_short(&bad.fingerprint, 80),
+                crate::finding::FINGERPRINT_HEX
+            ));
+        }
         Ok(Baseline {
             fingerprints: entries
                 .into_iter()
@@ -143,10 +166,13 @@ mod tests {
 
     #[test]
     fn reads_arrays_and_lines() {
-        let array = r#"[{"fingerprint": "00AA", "rule": "x"}, {"fingerprint": "11bb"}]"#;
-        assert_eq!(Baseline::parse(array).unwrap().len(), 2);
-        let lines = "{\"fingerprint\": \"00aa\"}\n\n{\"fingerprint\": \"22cc\"}\n";
-        assert_eq!(Baseline::parse(lines).unwrap().len(), 2);
+        let (a, b) = ("00AA".repeat(8), "11bb".repeat(8));
+        let array = format!(r#"[{{"fingerprint": "{a}", "rule": "x"}}, {{"fingerprint": "{b}"}}]"#);
+        assert_eq!(Baseline::parse(&array).unwrap().len(), 2);
+        let lines = format!("{{\"fingerprint\": \"{a}\"}}\n\n{{\"fingerprint\": \"{b}\"}}\n");
+        assert_eq!(Baseline::parse(&lines).unwrap().len(), 2);
+        let old = Baseline::parse(r#"[{"fingerprint": "0123456789abcdef"}]"#).unwrap_err();
+        assert!(old.contains("--write-baseline"), "{old}");
         assert!(Baseline::parse("[{\"rule\": \"x\"}]").is_err());
         assert!(Baseline::parse("{\"fingerprint\": 1}").is_err());
     }

@@ -283,10 +283,16 @@ impl Config {
             }
             if let Some(fp) = &syntax.fingerprint {
                 let f = fp.get_ref();
-                if f.len() != 16 || !f.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if f.len() == crate::finding::OLD_FINGERPRINT_HEX {
                     return Err(invalid(
                         fp.span(),
-                        format!("`fingerprint` {f:?} is not a finding fingerprint (16 hex digits, as in a JSON report)"),
+                        format!("`fingerprint` {f:?} is in the old 64-bit format, which keysweep no longer computes: copy the finding's current fingerprint from a JSON report"),
+                    ));
+                }
+                if f.len() != crate::finding::FINGERPRINT_HEX || !f.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(
+                        fp.span(),
+                        format!("`fingerprint` {f:?} is not a finding fingerprint ({} hex digits, as in a JSON report)", crate::finding::FINGERPRINT_HEX),
                     ));
                 }
             }

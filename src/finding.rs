@@ -230,12 +230,12 @@ impl Finding {
             _ => Severity::Low,
         };
         let fingerprint = fingerprint(&[
-            kind.as_str(),
-            key_id.as_deref().unwrap_or(""),
-            secret.as_deref().unwrap_or(""),
-            token.as_deref().unwrap_or(""),
-            &origin.path,
-            origin.archive_member.as_deref().unwrap_or(""),
+            kind.as_str().as_bytes(),
+            key_id.as_deref().unwrap_or("").as_bytes(),
+            secret.as_deref().unwrap_or("").as_bytes(),
+            token.as_deref().unwrap_or("").as_bytes(),
+            &origin.path_raw(),
+            origin.archive_member.as_deref().unwrap_or("").as_bytes(),
         ]);
         Finding {
             rule: detector.rules()[m.rule].id().to_string(),
@@ -266,7 +266,11 @@ impl Finding {
     /// The finding that reports a policy change at `path` (line 0: the whole file, or the
     /// line of the marker), described by `what`.
     pub fn policy_change(path: &str, line: usize, what: String) -> Finding {
-        let fingerprint = fingerprint(&[Kind::PolicyChange.as_str(), path, &what]);
+        let fingerprint = fingerprint(&[
+            Kind::PolicyChange.as_str().as_bytes(),
+            path.as_bytes(),
+            what.as_bytes(),
+        ]);
         Finding {
             rule: POLICY_CHANGE_RULE.to_string(),
             kind: Kind::PolicyChange,
@@ -327,17 +331,31 @@ pub fn redact(secret: &str) -> String {
     format!("{head}…({} chars)", secret.chars().count())
 }
 
-/// A stable 64-bit FNV-1a hash of the parts, as 16 hex digits. It does not depend on line
-/// numbers, so a finding keeps its fingerprint when the text around it moves.
-pub fn fingerprint(parts: &[&str]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+/// Hex digits of a fingerprint: 128 bits of SHA-256.
+pub const FINGERPRINT_HEX: usize = 32;
+
+/// Hex digits of the 64-bit FNV-1a fingerprints of reports before SHA-256 (no longer
+/// computed: a baseline holding them is refused with a message saying how to rewrite it).
+pub const OLD_FINGERPRINT_HEX: usize = 16;
+
+/// The fingerprint of a finding: SHA-256 over the parts, each preceded by its length (8
+/// bytes, big-endian) so that no two lists of parts hash the same input, cut to 128 bits
+/// (32 hex digits). It does not depend on line numbers, so a finding keeps its fingerprint
+/// when the text around it moves. The parts are what an attacker chooses (the path, the
+/// key); a cryptographic hash keeps them from crafting a collision with a baseline entry.
+pub fn fingerprint(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
     for part in parts {
-        for &b in part.as_bytes().iter().chain(std::iter::once(&0xff)) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
     }
-    format!("{hash:016x}")
+    let digest = hash.finalize();
+    let mut out = String::with_capacity(FINGERPRINT_HEX);
+    for b in digest.iter().take(FINGERPRINT_HEX / 2) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }
 
 /// Size of the steps in which [`locate`] walks a blob, releasing each step behind it.
@@ -406,6 +424,13 @@ mod tests {
 
     #[test]
     fn fingerprints_differ_by_part() {
-        assert_ne!(fingerprint(&["a", "bc"]), fingerprint(&["ab", "c"]));
+        assert_ne!(fingerprint(&[b"a", b"bc"]), fingerprint(&[b"ab", b"c"]));
+        assert_ne!(fingerprint(&[b"a\xff.env"]), fingerprint(&[b"a\xfe.env"]));
+        assert_eq!(fingerprint(&[b"x"]).len(), FINGERPRINT_HEX);
+        // SHA-256 of the length-prefixed part, first 16 bytes.
+        assert_eq!(
+            fingerprint(&[b""]),
+            "af5570f5a1810b7af78caf4bc70a660f"
+        );
     }
 }

@@ -224,7 +224,7 @@ impl<'d> BlobScanner<'d> {
     /// Everything one file yields: opened as an archive when it is one, else scanned as a
     /// blob (with its encodings).
     pub fn scan_path(&mut self, path: &std::path::Path, opts: &ScanOptions) -> FileOutcome {
-        let origin = Origin::file(path.display().to_string());
+        let origin = Origin::from_path(path);
         let mut buf = std::mem::take(&mut self.buf);
         let out = match file::load(path, &mut buf, opts.mmap_threshold) {
             Ok(Contents::Buffer(data)) => self.scan_input(data, &origin, opts, &mut |_| {}),

@@ -149,7 +149,7 @@ fn a_baseline_inside_the_scanned_tree_is_not_a_finding() {
     let mut entries: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
     entries.push(serde_json::json!({
-        "fingerprint": "0000000000000000",
+        "fingerprint": "00000000000000000000000000000000",
         "note": format!("aws_secret_access_key = {NEW_SECRET}"),
     }));
     std::fs::write(&baseline, serde_json::to_string_pretty(&entries).unwrap()).unwrap();

@@ -167,8 +167,8 @@ fn scan_report_is_valid_sarif_with_every_rule_and_located_results() {
         assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
         let index = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(driver["rules"][index]["id"], r["ruleId"]);
-        let fp = r["partialFingerprints"]["keysweep/v1"].as_str().unwrap();
-        assert_eq!(fp.len(), 16);
+        let fp = r["partialFingerprints"]["keysweep/v2"].as_str().unwrap();
+        assert_eq!(fp.len(), 32);
     }
 
     // The pair: an error, key ID shown, secret redacted, at line 2 column 21.
@@ -216,7 +216,7 @@ fn partial_fingerprints_are_the_findings_fingerprints() {
         .collect();
     let from_sarif: BTreeSet<&str> = results(&log)
         .iter()
-        .map(|r| r["partialFingerprints"]["keysweep/v1"].as_str().unwrap())
+        .map(|r| r["partialFingerprints"]["keysweep/v2"].as_str().unwrap())
         .collect();
     assert_eq!(from_json, from_sarif);
     assert_eq!(from_json.len(), 4);

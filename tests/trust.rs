@@ -642,3 +642,73 @@ fn hostile_paths_cannot_inject_markdown() {
     }
     assert!(md.contains("&lt;img src\\=x"), "{md}");
 }
+
+#[test]
+fn non_utf8_paths_keep_their_identity() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    for name in [&b"a\xff.env"[..], b"a\xfe.env"] {
+        fs::write(
+            dir.path().join(std::ffi::OsStr::from_bytes(name)),
+            pair(KEY),
+        )
+        .unwrap();
+    }
+    let run = run_in(dir.path(), &["scan", "--format", "json", "."]);
+    assert_eq!(run.findings.len(), 2, "{:?}", run.findings);
+    let (a, b) = (&run.findings[0], &run.findings[1]);
+    assert_ne!(a["fingerprint"], b["fingerprint"]);
+    assert_ne!(a["location"]["path"], b["location"]["path"]);
+    // The escaped path names the file; path_bytes holds it exactly.
+    use base64::Engine as _;
+    for f in [a, b] {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(f["location"]["path_bytes"].as_str().unwrap())
+            .unwrap();
+        assert!(dir.path().join(std::ffi::OsStr::from_bytes(&bytes)).is_file());
+        let shown = f["location"]["path"].as_str().unwrap();
+        assert!(shown.contains("\\xff") || shown.contains("\\xfe"), "{shown}");
+    }
+    assert_eq!(a["fingerprint"].as_str().unwrap().len(), 32);
+    // A baseline holding one does not hide the other.
+    fs::write(
+        dir.path().join("base.json"),
+        serde_json::to_string(&[a]).unwrap(),
+    )
+    .unwrap();
+    let run = run_in(
+        dir.path(),
+        &["scan", "--format", "json", "--baseline", "base.json", "."],
+    );
+    assert_eq!(run.findings.len(), 1, "{:?}", run.findings);
+    assert_eq!(run.findings[0]["location"]["path"], b["location"]["path"]);
+    // And in git history.
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-qm", "k"]);
+    let run = run_in(dir.path(), &["git", "--format", "json"]);
+    let paths: Vec<&str> = run
+        .findings
+        .iter()
+        .filter_map(|f| f["location"]["path_bytes"].as_str())
+        .collect();
+    assert_eq!(paths.len(), 2, "{:?}", run.findings);
+    assert_ne!(paths[0], paths[1]);
+}
+
+#[test]
+fn old_baselines_are_refused_with_how_to_rewrite_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.env", pair(KEY));
+    write(
+        dir.path(),
+        "old.json",
+        "[{\"fingerprint\": \"8af20fe6ac4598d8\"}]",
+    );
+    let run = run_in(
+        dir.path(),
+        &["scan", "--format", "json", "--baseline", "old.json", "."],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--write-baseline"), "{}", run.stderr);
+}

@@ -289,7 +289,8 @@ fn push_name(prefix: &mut String, name: &[u8]) {
     if !prefix.is_empty() {
         prefix.push('/');
     }
-    prefix.push_str(&String::from_utf8_lossy(name));
+    // Lossless: a name that is not UTF-8 keeps its bytes (see `input::path_key`).
+    prefix.push_str(&crate::input::path_key(name));
 }
 
 /// The blob ids in tree `id`, recursively.
@@ -666,7 +667,7 @@ fn scan_runs(
             let data = object.data();
             out.blobs += 1;
             out.bytes += data.len() as u64;
-            let found = scanner.scan_bytes(data, &Origin::file(job.path));
+            let found = scanner.scan_bytes(data, &Origin::from_path_key(job.path));
             out.findings.extend(found.into_iter().map(|f| (n, f)));
         }
     }
@@ -1212,7 +1213,7 @@ fn scan_staged(
         }
         let path = new
             .path_bytes()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .map(|p| crate::input::path_key(p).into_owned())
             .unwrap_or_default();
         let blob = match repo.find_blob(new.id()) {
             Ok(b) => b,
@@ -1235,7 +1236,7 @@ fn scan_staged(
         let data = blob.content();
         out.stats.files += 1;
         out.stats.bytes += data.len() as u64;
-        let origin = Origin::file(path);
+        let origin = Origin::from_path_key(&path);
         let found = match old.as_ref().map(|o| added_lines(o.content(), data)) {
             None => scanner.scan_bytes(data, &origin),
             Some(Ok(lines)) => scanner.scan_bytes(&only_lines(data, &lines), &origin),

@@ -21,7 +21,8 @@ pub const SCHEMA_URI: &str =
 pub const SRCROOT: &str = "%SRCROOT%";
 
 /// Key of the finding's fingerprint in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = "keysweep/v1";
+/// (`v2`: SHA-256 fingerprints; `v1` held the old 64-bit ones.)
+pub const FINGERPRINT_KEY: &str = "keysweep/v2";
 
 #[derive(Serialize)]
 struct Log<'a> {
@@ -411,8 +412,13 @@ fn properties(f: &Finding) -> Map<String, Value> {
 /// Percent-encodes a path for a URI: unreserved characters and `/` stay, every other byte
 /// (spaces, `%`, `#`, `:`, non-ASCII) becomes `%XX`.
 pub fn encode_path(path: &str) -> String {
+    encode_bytes(path.as_bytes())
+}
+
+/// [`encode_path`] for a path's exact bytes (UTF-8 or not).
+pub fn encode_bytes(path: &[u8]) -> String {
     let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
+    for &b in path {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(char::from(b));
         } else {
@@ -442,7 +448,11 @@ fn location(f: &Finding, root: Option<&ScanRoot>) -> Option<Location> {
     let artifact_location = match root {
         Some(root) => match root.relative(path) {
             Some(rel) => ArtifactLocation {
-                uri: encode_path(&rel),
+                uri: match (&f.location.origin.path_bytes, crate::term::unescape_bytes(&rel)) {
+                    // A path that is not UTF-8: percent-encode its exact bytes.
+                    (Some(_), Some(bytes)) => encode_bytes(&bytes),
+                    _ => encode_path(&rel),
+                },
                 uri_base_id: Some(SRCROOT),
             },
             None => ArtifactLocation {
