@@ -647,10 +647,11 @@ fn hostile_paths_cannot_inject_markdown() {
 fn non_utf8_paths_keep_their_identity() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().unwrap();
-    for name in [&b"a\xff.env"[..], b"a\xfe.env"] {
+    // Different contents, so that git holds two blobs (it reports each blob once).
+    for (i, name) in [&b"a\xff.env"[..], b"a\xfe.env"].into_iter().enumerate() {
         fs::write(
             dir.path().join(std::ffi::OsStr::from_bytes(name)),
-            pair(KEY),
+            format!("{}# copy {i}\n", pair(KEY)),
         )
         .unwrap();
     }
