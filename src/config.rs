@@ -289,7 +289,9 @@ impl Config {
                         format!("`fingerprint` {f:?} is in the old 64-bit format, which keysweep no longer computes: copy the finding's current fingerprint from a JSON report"),
                     ));
                 }
-                if f.len() != crate::finding::FINGERPRINT_HEX || !f.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if f.len() != crate::finding::FINGERPRINT_HEX
+                    || !f.bytes().all(|b| b.is_ascii_hexdigit())
+                {
                     return Err(invalid(
                         fp.span(),
                         format!("`fingerprint` {f:?} is not a finding fingerprint ({} hex digits, as in a JSON report)", crate::finding::FINGERPRINT_HEX),
@@ -337,8 +339,14 @@ impl Config {
             .as_ref()
             .map(|v| {
                 let n = whole_number(v, "max_archive_bytes").map_err(|m| invalid(v.span(), m))?;
-                at_most(n, defaults.max_bytes, "max_archive_bytes", "--max-archive-bytes", 1)
-                    .map_err(|m| invalid(v.span(), m))
+                at_most(
+                    n,
+                    defaults.max_bytes,
+                    "max_archive_bytes",
+                    "--max-archive-bytes",
+                    1,
+                )
+                .map_err(|m| invalid(v.span(), m))
             })
             .transpose()?;
         let archive_depth = file
@@ -347,8 +355,14 @@ impl Config {
             .as_ref()
             .map(|v| {
                 let n = whole_number(v, "archive_depth").map_err(|m| invalid(v.span(), m))?;
-                let n = at_most(n, u64::from(defaults.depth), "archive_depth", "--archive-depth", 0)
-                    .map_err(|m| invalid(v.span(), m))?;
+                let n = at_most(
+                    n,
+                    u64::from(defaults.depth),
+                    "archive_depth",
+                    "--archive-depth",
+                    0,
+                )
+                .map_err(|m| invalid(v.span(), m))?;
                 Ok::<_, ConfigError>(u32::try_from(n).unwrap_or(0))
             })
             .transpose()?;
@@ -382,10 +396,7 @@ impl Config {
             })
             .transpose()?;
         let rules_dir = match &file.scan.rules_dir {
-            Some(dir) => Some(
-                confined_dir(dir.get_ref())
-                    .map_err(|m| invalid(dir.span(), m))?,
-            ),
+            Some(dir) => Some(confined_dir(dir.get_ref()).map_err(|m| invalid(dir.span(), m))?),
             None => None,
         };
         let base = source.parent().unwrap_or(Path::new(""));
@@ -523,12 +534,10 @@ pub fn confined_dir(dir: &str) -> Result<PathBuf, String> {
                     "`rules_dir` must stay inside the config file's directory (no `..`)".into(),
                 )
             }
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(
-                    "`rules_dir` must be relative to the config file's directory (no absolute path)"
-                        .into(),
-                )
-            }
+            Component::RootDir | Component::Prefix(_) => return Err(
+                "`rules_dir` must be relative to the config file's directory (no absolute path)"
+                    .into(),
+            ),
         }
     }
     Ok(path.to_path_buf())

@@ -428,9 +428,6 @@ mod tests {
         assert_ne!(fingerprint(&[b"a\xff.env"]), fingerprint(&[b"a\xfe.env"]));
         assert_eq!(fingerprint(&[b"x"]).len(), FINGERPRINT_HEX);
         // SHA-256 of the length-prefixed part, first 16 bytes.
-        assert_eq!(
-            fingerprint(&[b""]),
-            "af5570f5a1810b7af78caf4bc70a660f"
-        );
+        assert_eq!(fingerprint(&[b""]), "af5570f5a1810b7af78caf4bc70a660f");
     }
 }

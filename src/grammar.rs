@@ -7,7 +7,7 @@
 //! rule's named capture can only produce values of the right shape (`keysweep rules check`
 //! rejects the rule otherwise).
 
-use regex_syntax::hir::literal::{Extractor, ExtractKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// A kind of value with a grammar.
@@ -88,9 +88,7 @@ impl Field {
             Field::Secret => b.len() == 40 && b.iter().all(|&c| is_base64(c)),
             Field::SessionToken => {
                 let body = value.trim_end_matches('=');
-                !body.is_empty()
-                    && value.len() - body.len() <= 2
-                    && body.bytes().all(is_base64)
+                !body.is_empty() && value.len() - body.len() <= 2 && body.bytes().all(is_base64)
             }
             Field::AccountId => b.len() == 12 && b.iter().all(u8::is_ascii_digit),
             Field::IamName => (1..=64).contains(&b.len()) && b.iter().all(|&c| is_iam_name_byte(c)),
@@ -202,7 +200,10 @@ pub fn check_capture(pattern: &str, name: &str) -> Result<(), CaptureError> {
         _ => false,
     };
     if let Some(bad) = first_byte_outside(sub, &allowed) {
-        return Err(fail(format!("it can match the byte {}", describe_byte(bad))));
+        return Err(fail(format!(
+            "it can match the byte {}",
+            describe_byte(bad)
+        )));
     }
     let has_escape = first_byte_outside(sub, &|b| b != b'\\').is_some();
     let props = sub.properties();

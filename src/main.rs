@@ -16,6 +16,7 @@ use keysweep::cli::{
 };
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
+use keysweep::finding::{Finding, Suppression, SuppressionKind};
 use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
@@ -23,7 +24,6 @@ use keysweep::policy::{self, BaseTree, PolicyChange, Watched};
 use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
-use keysweep::finding::{Finding, Suppression, SuppressionKind};
 use keysweep::scan::{self, Outcome, ScanOptions};
 
 fn main() -> ExitCode {
@@ -119,8 +119,11 @@ impl Setup {
         let baseline = match (&common.baseline, &base) {
             (Some(path), Some(base)) => match base.relative(path) {
                 Some(rel) => Some(match base.read(&rel)? {
-                    Some(bytes) => Baseline::parse(&String::from_utf8_lossy(&bytes))
-                        .map_err(|m| anyhow::anyhow!("{}:{rel}: not a keysweep JSON report: {m}", base.label))?,
+                    Some(bytes) => {
+                        Baseline::parse(&String::from_utf8_lossy(&bytes)).map_err(|m| {
+                            anyhow::anyhow!("{}:{rel}: not a keysweep JSON report: {m}", base.label)
+                        })?
+                    }
                     None => Baseline::default(),
                 }),
                 None => Some(Baseline::load(path)?),
@@ -211,8 +214,15 @@ fn watched(common: &CommonArgs, config: &Config, base: &BaseTree) -> Vec<(Watche
         out.push((Watched::Dir(rel), "rules file"));
     }
     if let (Some(dir), true) = (&config.rules_dir, common.rules.is_none()) {
-        if config.source.as_deref().is_some_and(|s| base.relative(s).is_some()) {
-            out.push((Watched::Dir(dir.to_string_lossy().replace('\\', "/")), "rules file"));
+        if config
+            .source
+            .as_deref()
+            .is_some_and(|s| base.relative(s).is_some())
+        {
+            out.push((
+                Watched::Dir(dir.to_string_lossy().replace('\\', "/")),
+                "rules file",
+            ));
         }
     }
     out
@@ -392,7 +402,11 @@ fn finish(
     let suppressed_counts = Suppressed {
         inline,
         baseline: setup.baseline.as_ref().map_or(0, |b| {
-            b.filter(&mut outcome.findings, &setup.baseline_label, &mut suppressed)
+            b.filter(
+                &mut outcome.findings,
+                &setup.baseline_label,
+                &mut suppressed,
+            )
         }),
         allowed: filtered.allowed,
         excluded: filtered.excluded,
@@ -446,11 +460,7 @@ fn finish(
 /// Whose keys, are they live (`--verify`), and how to shut them down: annotates findings that
 /// still hold their full secrets, before redaction.
 /// `--my-accounts` wins over the config's `my_accounts`.
-fn respond(
-    findings: &mut [Finding],
-    common: &CommonArgs,
-    config: &Config,
-) -> Result<()> {
+fn respond(findings: &mut [Finding], common: &CommonArgs, config: &Config) -> Result<()> {
     use keysweep::verify;
     verify::annotate_offline(findings);
     if let Some(mode) = common.verify.filter(|_| !findings.is_empty()) {

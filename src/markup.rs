@@ -9,11 +9,7 @@ use crate::term;
 /// than `s` holds in a row.
 pub fn code_span(s: &str) -> String {
     let text = term::escape(s);
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     // A span that starts or ends with a backtick (or a space) needs a space of padding.
     let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
@@ -34,8 +30,8 @@ pub fn text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-'
-            | '.' | '!' | '|' | '~' | '"' | '\'' | '=' | ':' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
+            | '!' | '|' | '~' | '"' | '\'' | '=' | ':' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -260,7 +260,10 @@ impl BaseTree {
 
     /// The changes the range makes (merge base of BASE and HEAD against HEAD, as a pull
     /// request shows them) to the watched files and directories.
-    pub fn changes(&self, watched: &[(Watched, &'static str)]) -> Result<Vec<PolicyChange>, PolicyError> {
+    pub fn changes(
+        &self,
+        watched: &[(Watched, &'static str)],
+    ) -> Result<Vec<PolicyChange>, PolicyError> {
         let since = self
             .repo
             .merge_base(self.base, self.head)
@@ -296,11 +299,7 @@ impl BaseTree {
                 });
                 if let Some((_, role)) = hit {
                     if !out.iter().any(|c: &PolicyChange| c.path == path) {
-                        out.push(PolicyChange {
-                            path,
-                            status,
-                            role,
-                        });
+                        out.push(PolicyChange { path, status, role });
                     }
                     break;
                 }

@@ -871,7 +871,11 @@ fn is_redacted(value: &str, field: Field) -> bool {
         return false;
     };
     head.chars().count() <= 4
-        && (head.is_empty() || field.matches(head) || head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
+        && (head.is_empty()
+            || field.matches(head)
+            || head
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
         && !count.is_empty()
         && count.len() <= 7
         && count.bytes().all(|b| b.is_ascii_digit())
@@ -890,27 +894,41 @@ pub fn validate(findings: &[Finding]) -> Result<(), ReportError> {
             message,
         };
         let check = |field: Field, name: &'static str, value: Option<&str>| match value {
-            Some(v) if !field.matches(v) => Err(fail(
-                name,
-                format!("`{name}` is not {}", field.describe()),
-            )),
+            Some(v) if !field.matches(v) => {
+                Err(fail(name, format!("`{name}` is not {}", field.describe())))
+            }
             _ => Ok(()),
         };
         check(Field::KeyId, "key_id", f.key_id.as_deref())?;
         check(Field::IamName, "user_name", f.user_name.as_deref())?;
         check(Field::AccountId, "account_id", f.account_id.as_deref())?;
-        check(Field::Arn, "verification.arn", f.verification.arn.as_deref())?;
-        check(Field::Fingerprint, "fingerprint", Some(f.fingerprint.as_str()))?;
+        check(
+            Field::Arn,
+            "verification.arn",
+            f.verification.arn.as_deref(),
+        )?;
+        check(
+            Field::Fingerprint,
+            "fingerprint",
+            Some(f.fingerprint.as_str()),
+        )?;
         check(Field::Commit, "location.commit", o.commit.as_deref())?;
         for (field, name, value) in [
             (Field::Secret, "secret", f.secret.as_deref()),
-            (Field::SessionToken, "session_token", f.session_token.as_deref()),
+            (
+                Field::SessionToken,
+                "session_token",
+                f.session_token.as_deref(),
+            ),
         ] {
             if let Some(v) = value {
                 if !field.matches(v) && !is_redacted(v, field) {
                     return Err(fail(
                         name,
-                        format!("`{name}` is not {} (nor its redacted form)", field.describe()),
+                        format!(
+                            "`{name}` is not {} (nor its redacted form)",
+                            field.describe()
+                        ),
                     ));
                 }
             }

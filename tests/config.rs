@@ -204,7 +204,11 @@ fn config_comes_from_the_working_directory_repository_or_config() {
     // --no-config ignores the repository's config.
     let run = run_in(dir.path(), &["--no-config", "."]);
     assert_eq!(run.sorted_key_ids(), [LONE_KEY, KEY]);
-    assert!(run.stderr.contains("config: none (--no-config)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("config: none (--no-config)"),
+        "{}",
+        run.stderr
+    );
     // A named config that does not exist is an error.
     let run = run_in(outside.path(), &["--config", "nope.toml", "."]);
     assert_eq!(run.code, 2);

@@ -52,7 +52,11 @@ fn account() -> impl Strategy<Value = String> {
 }
 
 fn arn() -> impl Strategy<Value = String> {
-    ("[0-9]{12}", prop_oneof![Just("user"), Just("assumed-role"), Just("root")], "[A-Za-z0-9_-]{1,12}")
+    (
+        "[0-9]{12}",
+        prop_oneof![Just("user"), Just("assumed-role"), Just("root")],
+        "[A-Za-z0-9_-]{1,12}",
+    )
         .prop_map(|(acct, kind, name)| match kind {
             "root" => format!("arn:aws:iam::{acct}:root"),
             "user" => format!("arn:aws:iam::{acct}:user/{name}"),
@@ -85,7 +89,12 @@ fn drawn() -> impl Strategy<Value = Drawn> {
             field(iam_name()),
             field(account()),
             field(arn()),
-            prop_oneof![Just("live"), Just("owned"), Just("not_checked"), Just("foreign")],
+            prop_oneof![
+                Just("live"),
+                Just("owned"),
+                Just("not_checked"),
+                Just("foreign")
+            ],
         ),
         (
             hostile(),

@@ -127,7 +127,11 @@ fn config_limits_can_only_lower_and_are_validated() {
     assert_bad_config("[scan]\nmax_ratio = -5.0\n", 2, &["max_ratio"]);
     assert_bad_config("[scan]\nmax_ratio = nan\n", 2, &["max_ratio"]);
     assert_bad_config("[scan]\nmax_ratio = inf\n", 2, &["max_ratio"]);
-    assert_bad_config("[scan]\n\nmax_ratio = 5000\n", 3, &["only lower", "--max-ratio"]);
+    assert_bad_config(
+        "[scan]\n\nmax_ratio = 5000\n",
+        3,
+        &["only lower", "--max-ratio"],
+    );
     assert_bad_config("[scan]\narchive_depth = -1\n", 2, &["negative"]);
     assert_bad_config("[scan]\narchive_depth = 9\n", 2, &["only lower"]);
     assert_bad_config("[scan]\nmax_archive_bytes = 0\n", 2, &["at least 1"]);
@@ -205,7 +209,11 @@ fn rule_file(pattern: &str, example: &str) -> String {
 #[test]
 fn rules_whose_captures_can_leave_their_grammar_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "x.env", "CORP AKIA42CQ$(touch PWNED)\nCORP AK\n");
+    write(
+        dir.path(),
+        "x.env",
+        "CORP AKIA42CQ$(touch PWNED)\nCORP AK\n",
+    );
     for (pattern, example) in [
         (r"CORP (?P<key_id>AKIA42CQ\S{0,12})", "CORP AKIA42CQ$(id)"),
         ("CORP (?P<key_id>AK)", "CORP AK"),
@@ -272,7 +280,10 @@ fn gated_repo() -> (tempfile::TempDir, String) {
     write(
         p,
         "ci/rules/corp.toml",
-        rule_file("CORP (?P<key_id>AKIA[A-Z2-7]{16})", "CORP AKIAR7VZ3MOXQ4JTLW2N"),
+        rule_file(
+            "CORP (?P<key_id>AKIA[A-Z2-7]{16})",
+            "CORP AKIAR7VZ3MOXQ4JTLW2N",
+        ),
     );
     write(p, "ci/baseline.json", "[]\n");
     write(p, "README", "hello\n");
@@ -347,7 +358,10 @@ fn assert_gate_holds(dir: &Path, base: &str, what: &str) {
     let findings: Vec<Value> = serde_json::from_str(&json).unwrap();
     assert_eq!(code, 1, "{what}: {err}");
     assert!(findings.iter().any(|f| f["key_id"] == OTHER_KEY), "{what}");
-    assert!(!findings.iter().any(|f| f["kind"] == "policy_change"), "{what}");
+    assert!(
+        !findings.iter().any(|f| f["kind"] == "policy_change"),
+        "{what}"
+    );
     let (_, sarif, _) = gate(dir, base, "sarif", &["--allow-policy-change"]);
     let log: Value = serde_json::from_str(&sarif).unwrap();
     let change = log["runs"][0]["results"]
@@ -409,7 +423,14 @@ fn a_pull_request_cannot_change_the_rules() {
     let (repo, base) = gated_repo();
     let p = repo.path();
     write(p, "app/.env", pair(OTHER_KEY));
-    write(p, "ci/rules/more.toml", rule_file("CORP (?P<key_id>AKIA[A-Z2-7]{16})x", "CORP AKIAR7VZ3MOXQ4JTLW2Nx"));
+    write(
+        p,
+        "ci/rules/more.toml",
+        rule_file(
+            "CORP (?P<key_id>AKIA[A-Z2-7]{16})x",
+            "CORP AKIAR7VZ3MOXQ4JTLW2Nx",
+        ),
+    );
     assert_gate_holds(p, &base, "rules");
 }
 
@@ -518,10 +539,21 @@ fn hostile_names_reach_the_terminal_escaped() {
     for name in names {
         write(dir.path(), name, pair(KEY));
     }
-    let (code, stdout, stderr) = raw_in(dir.path(), &["scan", "--format", "text", "--color", "never", "."]);
+    let (code, stdout, stderr) = raw_in(
+        dir.path(),
+        &["scan", "--format", "text", "--color", "never", "."],
+    );
     assert_eq!(code, 1);
-    assert!(!has_terminal_controls(&stdout), "{}", String::from_utf8_lossy(&stdout));
-    assert!(!has_terminal_controls(&stderr), "{}", String::from_utf8_lossy(&stderr));
+    assert!(
+        !has_terminal_controls(&stdout),
+        "{}",
+        String::from_utf8_lossy(&stdout)
+    );
+    assert!(
+        !has_terminal_controls(&stderr),
+        "{}",
+        String::from_utf8_lossy(&stderr)
+    );
     let text = String::from_utf8(stdout).unwrap();
     assert!(text.contains("title\\x1b]0;pwned\\x07.env"), "{text}");
     assert!(text.contains("over\\rwrite.env"), "{text}");
@@ -533,7 +565,12 @@ fn hostile_names_reach_the_terminal_escaped() {
         .iter()
         .filter_map(|f| f["location"]["path"].as_str())
         .collect();
-    assert!(paths.iter().any(|p| p.ends_with("title\x1b]0;pwned\x07.env")), "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("title\x1b]0;pwned\x07.env")),
+        "{paths:?}"
+    );
     // Archive member names, through the system tar.
     let tar = dir.path().join("dump.tar");
     let status = Process::new("tar")
@@ -544,7 +581,11 @@ fn hostile_names_reach_the_terminal_escaped() {
         .unwrap();
     assert!(status.success());
     let (_, stdout, stderr) = raw_in(dir.path(), &["scan", "--color", "never", "dump.tar"]);
-    assert!(!has_terminal_controls(&stdout), "{}", String::from_utf8_lossy(&stdout));
+    assert!(
+        !has_terminal_controls(&stdout),
+        "{}",
+        String::from_utf8_lossy(&stdout)
+    );
     assert!(!has_terminal_controls(&stderr));
     assert!(String::from_utf8_lossy(&stdout).contains("dump.tar!clear\\x1b[2J.env"));
 }
@@ -570,7 +611,11 @@ fn hostile_git_authors_reach_the_terminal_escaped() {
     );
     let (code, stdout, stderr) = raw_in(p, &["git", "--color", "never", "--format", "text"]);
     assert_eq!(code, 1, "{}", String::from_utf8_lossy(&stderr));
-    assert!(!has_terminal_controls(&stdout), "{}", String::from_utf8_lossy(&stdout));
+    assert!(
+        !has_terminal_controls(&stdout),
+        "{}",
+        String::from_utf8_lossy(&stdout)
+    );
     assert!(String::from_utf8_lossy(&stdout).contains("Mallory\\x1b[2J"));
 }
 
@@ -666,9 +711,15 @@ fn non_utf8_paths_keep_their_identity() {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(f["location"]["path_bytes"].as_str().unwrap())
             .unwrap();
-        assert!(dir.path().join(std::ffi::OsStr::from_bytes(&bytes)).is_file());
+        assert!(dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(&bytes))
+            .is_file());
         let shown = f["location"]["path"].as_str().unwrap();
-        assert!(shown.contains("\\xff") || shown.contains("\\xfe"), "{shown}");
+        assert!(
+            shown.contains("\\xff") || shown.contains("\\xfe"),
+            "{shown}"
+        );
     }
     assert_eq!(a["fingerprint"].as_str().unwrap().len(), 32);
     // A baseline holding one does not hide the other.

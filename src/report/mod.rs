@@ -62,6 +62,12 @@ pub fn write(
         Format::Text => text::write(out, findings, context.style),
         Format::Json => json::write_array(out, &with_suppressed()),
         Format::Jsonl => json::write_lines(out, &with_suppressed()),
-        Format::Sarif => sarif::write(out, findings, context.suppressed, context.rules, context.root),
+        Format::Sarif => sarif::write(
+            out,
+            findings,
+            context.suppressed,
+            context.rules,
+            context.root,
+        ),
     }
 }

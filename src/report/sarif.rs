@@ -448,7 +448,10 @@ fn location(f: &Finding, root: Option<&ScanRoot>) -> Option<Location> {
     let artifact_location = match root {
         Some(root) => match root.relative(path) {
             Some(rel) => ArtifactLocation {
-                uri: match (&f.location.origin.path_bytes, crate::term::unescape_bytes(&rel)) {
+                uri: match (
+                    &f.location.origin.path_bytes,
+                    crate::term::unescape_bytes(&rel),
+                ) {
                     // A path that is not UTF-8: percent-encode its exact bytes.
                     (Some(_), Some(bytes)) => encode_bytes(&bytes),
                     _ => encode_path(&rel),

@@ -34,7 +34,9 @@ fn severity_code(severity: Severity) -> &'static str {
 
 /// A commit id as shown: its first 12 characters, escaped.
 fn short_commit(commit: &str) -> String {
-    term::escape_short(commit, 12).trim_end_matches('…').to_string()
+    term::escape_short(commit, 12)
+        .trim_end_matches('…')
+        .to_string()
 }
 
 /// The place a finding's group is headed by: path, archive member, commit; every part from
@@ -109,7 +111,10 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
         if let Some(commit) = &o.commit {
             let mut provenance = format!("      introduced in {}", short_commit(commit));
             if let Some(author) = &o.author {
-                provenance.push_str(&format!(" by {}", term::escape_short(author, MAX_FREE_TEXT)));
+                provenance.push_str(&format!(
+                    " by {}",
+                    term::escape_short(author, MAX_FREE_TEXT)
+                ));
             }
             if let Some(date) = &o.date {
                 provenance.push_str(&format!(" on {}", term::escape_short(date, MAX_FREE_TEXT)));
