@@ -410,7 +410,9 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
     if !outcome.warnings.is_empty() {
         line.push_str(&format!("; {} warning(s)", outcome.warnings.len()));
     }
-    let unscanned = s.unscanned.max((outcome.errors.len() + outcome.skipped.len()) as u64);
+    let unscanned = s
+        .unscanned
+        .max((outcome.errors.len() + outcome.skipped.len()) as u64);
     if unscanned > 0 {
         line.push_str(&format!(
             "; {unscanned} item{} NOT scanned (see above)",

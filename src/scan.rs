@@ -360,7 +360,11 @@ impl<'d> BlobScanner<'d> {
 fn test_panic() -> Option<&'static str> {
     static VALUE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     VALUE
-        .get_or_init(|| std::env::var("KEYSWEEP_TEST_PANIC").ok().filter(|v| !v.is_empty()))
+        .get_or_init(|| {
+            std::env::var("KEYSWEEP_TEST_PANIC")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
         .as_deref()
 }
 
@@ -374,8 +378,9 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     // Files the walk reached, scanned or not: compared with an ignore-free walk.
     let reached = AtomicU64::new(0);
 
-    let (streams, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        roots.iter().partition(|p| fs::is_stdin(p) || fs::is_special(p));
+    let (streams, paths): (Vec<&PathBuf>, Vec<&PathBuf>) = roots
+        .iter()
+        .partition(|p| fs::is_stdin(p) || fs::is_special(p));
     if !streams.is_empty() {
         let mut scanner = BlobScanner::new(detector);
         for path in streams {

@@ -294,7 +294,11 @@ fn planted_keys_are_found_once_whatever_the_piece_size() {
     }
     // Odd piece sizes, smaller than the detector's look-around.
     for chunk in [1000, 4097, 9999, detector.overlap(), detector.overlap() + 1] {
-        assert_eq!(scan_file(detector, &path, 1 << 16, chunk), whole, "chunk {chunk}");
+        assert_eq!(
+            scan_file(detector, &path, 1 << 16, chunk),
+            whole,
+            "chunk {chunk}"
+        );
     }
 }
 
@@ -335,7 +339,11 @@ fn scan_as_file(detector: &Detector, data: &[u8], chunk: usize, small: bool) -> 
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("blob");
     std::fs::write(&path, data).unwrap();
-    let segment = if small { 8192 } else { keysweep::input::archive::SEGMENT };
+    let segment = if small {
+        8192
+    } else {
+        keysweep::input::archive::SEGMENT
+    };
     scan_file(detector, &path, segment, chunk)
 }
 

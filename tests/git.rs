@@ -721,7 +721,10 @@ fn compressed_blob_in_history_and_range_is_opened() {
     let base = repo.commit("first");
     let inner = creds(KEY_A, SECRET_A);
     common::write(&repo.dir, "backup.env.gz", gzip_bytes(inner.as_bytes()));
-    let nested = zip_bytes(&[("deep/prod.env", gzip_bytes(creds(KEY_B, SECRET_B).as_bytes()).as_slice())]);
+    let nested = zip_bytes(&[(
+        "deep/prod.env",
+        gzip_bytes(creds(KEY_B, SECRET_B).as_bytes()).as_slice(),
+    )]);
     common::write(&repo.dir, "dump/creds.zip", nested);
     let added = repo.commit("add backups");
 
@@ -795,7 +798,11 @@ fn unscanned_blob_member_makes_a_clean_history_exit_2() {
     let run = repo.keysweep(&[]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.findings.is_empty());
-    assert!(run.stderr.contains("locked.zip!secret.env"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("locked.zip!secret.env"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("not scanned"), "{}", run.stderr);
     let run = repo.keysweep(&["--allow-incomplete"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);

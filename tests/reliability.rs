@@ -192,7 +192,8 @@ fn zip_member_past_a_limit_is_skipped_alone() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(member_of(&run, KEY), "prod.env");
     assert!(
-        run.stderr.contains("bomb.zip!zeros.bin: zip member decompresses to 16.0 MiB"),
+        run.stderr
+            .contains("bomb.zip!zeros.bin: zip member decompresses to 16.0 MiB"),
         "{}",
         run.stderr
     );
@@ -225,7 +226,12 @@ fn bytes_after_corrupt_compressed_data_are_scanned_raw() {
         v
     });
     assert!(member_of(&run, KEY).contains("after corrupt gzip data"));
-    assert!(run.stderr.contains("broken.gz: corrupt or truncated gzip data"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("broken.gz: corrupt or truncated gzip data"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -243,7 +249,9 @@ fn tar_with_a_corrupt_header_then_more_members() {
     let run = scan(dir.path(), &["broken.tar", "broken.tar.gz"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.findings.len(), 2, "{run:#?}");
-    assert!(run.stderr.contains("corrupt or truncated tar data (after member a.txt)"));
+    assert!(run
+        .stderr
+        .contains("corrupt or truncated tar data (after member a.txt)"));
     assert!(member_of(&run, KEY).contains("after corrupt tar data"));
 }
 
@@ -262,7 +270,9 @@ fn truncated_and_multi_member_gzip() {
     write(dir.path(), "cut.gz", &gz[..gz.len() / 2]);
     let run = scan(dir.path(), &["cut.gz"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("cut.gz: corrupt or truncated gzip data"));
+    assert!(run
+        .stderr
+        .contains("cut.gz: corrupt or truncated gzip data"));
     assert!(run.stderr.contains("NOT scanned"), "{}", run.stderr);
     let run = scan(dir.path(), &["cut.gz", "--allow-incomplete"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -349,13 +359,23 @@ fn xz_asking_for_a_huge_dictionary_is_refused() {
 fn nested_zstd_windows_are_charged_to_one_budget() {
     let dir = TempDir::new().unwrap();
     // A 128 MiB window (`zstd --long=27`) on its own is read.
-    write(dir.path(), "long.zst", zstd_frame(27, &env_file(KEY, SECRET)));
+    write(
+        dir.path(),
+        "long.zst",
+        zstd_frame(27, &env_file(KEY, SECRET)),
+    );
     let run = scan(dir.path(), &["long.zst"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     // Three nested ones: the outer is read; the inner ones do not fit what is left.
     let inner = zstd_frame(27, &env_file(OTHER_KEY, SECRET));
     let middle = zstd_frame(27, &tar(&[("inner.zst", &inner)]));
-    let outer = zstd_frame(27, &tar(&[("middle.tar.zst", &middle), ("prod.env", &env_file(KEY, SECRET))]));
+    let outer = zstd_frame(
+        27,
+        &tar(&[
+            ("middle.tar.zst", &middle),
+            ("prod.env", &env_file(KEY, SECRET)),
+        ]),
+    );
     write(dir.path(), "nested.tar.zst", &outer);
     let run = scan(dir.path(), &["nested.tar.zst"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -371,7 +391,9 @@ fn nested_zstd_windows_are_charged_to_one_budget() {
     write(dir.path(), "huge.zst", zstd_frame(31, b"nothing"));
     let run = scan(dir.path(), &["huge.zst"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("huge.zst: zstd stream needs a 2.0 GiB window"));
+    assert!(run
+        .stderr
+        .contains("huge.zst: zstd stream needs a 2.0 GiB window"));
 }
 
 #[test]
@@ -390,7 +412,11 @@ fn threads_are_capped() {
 fn closed_stderr_ends_quietly() {
     let dir = TempDir::new().unwrap();
     for i in 0..50 {
-        write(dir.path(), &format!("f{i}.gz"), b"\x1f\x8b\x08 not really gzip");
+        write(
+            dir.path(),
+            &format!("f{i}.gz"),
+            b"\x1f\x8b\x08 not really gzip",
+        );
     }
     write(dir.path(), "key.env", env_file(KEY, SECRET));
     let (reader, writer) = std::io::pipe().unwrap();
@@ -426,7 +452,8 @@ fn a_panic_while_scanning_one_input_is_an_error_for_it_alone() {
         v
     });
     assert!(
-        run.stderr.contains("boom.txt: internal error while scanning this input"),
+        run.stderr
+            .contains("boom.txt: internal error while scanning this input"),
         "{}",
         run.stderr
     );

@@ -270,7 +270,7 @@ pub fn scan_source(
         members: Cell::new(0),
         max_members: opts.max_members,
     });
-    let top = Rc::new(Unit::new(0, None, opts.max_ratio));
+    let top = Rc::new(Unit::new(0, opts.max_ratio));
     let mut walker = Walker {
         opts: *opts,
         budget: budget.clone(),
@@ -428,18 +428,15 @@ struct Unit {
     /// Compressed bytes (for a stream, read so far).
     compressed: Cell<u64>,
     produced: Cell<u64>,
-    /// A zip member's uncompressed size as its header declares it.
-    declared: Option<u64>,
     max_ratio: u64,
     hit: Cell<Option<Limit>>,
 }
 
 impl Unit {
-    fn new(compressed: u64, declared: Option<u64>, max_ratio: u64) -> Unit {
+    fn new(compressed: u64, max_ratio: u64) -> Unit {
         Unit {
             compressed: Cell::new(compressed),
             produced: Cell::new(0),
-            declared,
             max_ratio,
             hit: Cell::new(None),
         }
@@ -448,12 +445,7 @@ impl Unit {
     fn charge(&self, n: usize) -> bool {
         let produced = self.produced.get().saturating_add(n as u64);
         self.produced.set(produced);
-        // A little slack: some writers record sizes a few bytes off.
-        if self.declared.is_some_and(|d| produced > d.saturating_add(4096)) {
-            self.hit.set(Some(Limit::Declared));
-        } else if produced > RATIO_FLOOR
-            && produced / self.compressed.get().max(1) > self.max_ratio
-        {
+        if produced > RATIO_FLOOR && produced / self.compressed.get().max(1) > self.max_ratio {
             self.hit.set(Some(Limit::Ratio));
         }
         self.hit.get().is_none()
@@ -479,6 +471,9 @@ struct Metered<R> {
     budget: Rc<Budget>,
     unit: Rc<Unit>,
     failed: Rc<Cell<bool>>,
+    /// A zip member's uncompressed size as its header declares it: more is refused.
+    declared: Option<u64>,
+    produced: u64,
 }
 
 impl<R: Read> Read for Metered<R> {
@@ -493,6 +488,15 @@ impl<R: Read> Read for Metered<R> {
                 return Err(e);
             }
         };
+        self.produced = self.produced.saturating_add(n as u64);
+        // A little slack: some writers record sizes a few bytes off.
+        if self
+            .declared
+            .is_some_and(|d| self.produced > d.saturating_add(4096))
+        {
+            self.unit.hit.set(Some(Limit::Declared));
+            return Err(io::Error::other(LimitReached));
+        }
         // Both are charged: the budget bounds the work, the unit spots a bomb.
         let within_budget = self.budget.charge(n);
         if !(self.unit.charge(n) && within_budget) {
@@ -614,7 +618,9 @@ fn zip_entry_count<R: Read + io::Seek>(reader: &mut R, len: u64) -> Option<u64> 
     let tail_len = len.min(22 + 65_535);
     reader.seek(SeekFrom::Start(len - tail_len)).ok()?;
     let mut tail = Vec::new();
-    Read::take(&mut *reader, tail_len).read_to_end(&mut tail).ok()?;
+    Read::take(&mut *reader, tail_len)
+        .read_to_end(&mut tail)
+        .ok()?;
     let at = memchr::memmem::rfind(&tail, EOCD)?;
     let rec = tail.get(at..at + 22)?;
     let count = u64::from(u16::from_le_bytes([rec[10], rec[11]]));
@@ -694,6 +700,8 @@ impl Walker<'_, '_> {
             budget: self.budget.clone(),
             unit: self.unit.clone(),
             failed: Rc::new(Cell::new(false)),
+            declared: None,
+            produced: 0,
         }
     }
 
@@ -924,11 +932,14 @@ impl Walker<'_, '_> {
             }
             None => {
                 let unpackable = self.opts.depth > 0;
-                if let Some(name) = unsupported(whole.get_ref().0.get_ref()).filter(|_| unpackable) {
+                if let Some(name) = unsupported(whole.get_ref().0.get_ref()).filter(|_| unpackable)
+                {
                     self.skip(
                         chain,
                         1,
-                        format!("{name} data cannot be unpacked by keysweep: scanned as raw bytes only"),
+                        format!(
+                            "{name} data cannot be unpacked by keysweep: scanned as raw bytes only"
+                        ),
                     );
                 }
                 self.leaf_checked(&mut whole, chain, within)
@@ -950,8 +961,14 @@ impl Walker<'_, '_> {
         };
         let segment = self.opts.segment.max(1024);
         let overlap = SEGMENT_OVERLAP.min(segment / 4) & !1;
-        let (found, result) =
-            scan_stream_sized(reader, &origin, &mut *self.scan, &mut self.buf, segment, overlap);
+        let (found, result) = scan_stream_sized(
+            reader,
+            &origin,
+            &mut *self.scan,
+            &mut self.buf,
+            segment,
+            overlap,
+        );
         self.report.findings.extend(found);
         result
     }
@@ -1025,12 +1042,23 @@ impl Walker<'_, '_> {
                 }
             }
         }
-        if broken && !self.spent() {
-            let mut rest = archive.into_inner();
-            chain.push("(bytes after corrupt tar data)".to_string());
-            let _ = self.leaf(&mut rest, chain);
-            chain.pop();
+        if self.spent() || self.unit.hit.get().is_some() {
+            return;
         }
+        // What follows the corrupt spot, or the end-of-archive blocks (padding, or data
+        // appended to the tar), is scanned as raw bytes.
+        let mut rest = archive.into_inner();
+        chain.push(if broken {
+            "(bytes after corrupt tar data)".to_string()
+        } else {
+            "(bytes after the end of the tar archive)".to_string()
+        });
+        if let Err(e) = self.leaf(&mut rest, chain) {
+            chain.pop();
+            self.read_failed(chain, Some(Format::Tar), &e);
+            return;
+        }
+        chain.pop();
     }
 
     /// A zip read from a stream: held in memory when it fits (its directory is at its end),
@@ -1067,7 +1095,13 @@ impl Walker<'_, '_> {
     /// Reads a zip by random access: by its central directory, or, when that is broken or
     /// too large to hold, by walking the members' local headers from the start. A member
     /// past a limit is skipped alone; the members after it are still read.
-    fn zip<R: Read + io::Seek>(&mut self, reader: &mut R, len: u64, chain: &mut Vec<String>, depth: u32) {
+    fn zip<R: Read + io::Seek>(
+        &mut self,
+        reader: &mut R,
+        len: u64,
+        chain: &mut Vec<String>,
+        depth: u32,
+    ) {
         let entries = zip_entry_count(reader, len);
         if let Some(n) = entries.filter(|&n| n > MAX_DIRECTORY) {
             self.warn(
@@ -1145,7 +1179,7 @@ impl Walker<'_, '_> {
                     ),
                 );
             } else {
-                let unit = Rc::new(Unit::new(packed, Some(size), self.opts.max_ratio));
+                let unit = Rc::new(Unit::new(packed, self.opts.max_ratio));
                 let outer = std::mem::replace(&mut self.unit, unit);
                 // Zstd and xz members are decoded here, with the memory caps.
                 let own = match method {
@@ -1160,6 +1194,7 @@ impl Walker<'_, '_> {
                     }),
                     None => archive.by_index(index).map(|file| {
                         let mut reader = self.metered(file);
+                        reader.declared = Some(size);
                         self.member(&mut reader, chain, depth, Some(Format::Zip));
                     }),
                 };
@@ -1212,13 +1247,11 @@ impl Walker<'_, '_> {
             } else if file.encrypted() {
                 self.skip(chain, 1, "encrypted zip member: not scanned".to_string());
             } else {
-                let unit = Rc::new(Unit::new(
-                    file.compressed_size(),
-                    Some(file.size()).filter(|&s| s > 0),
-                    self.opts.max_ratio,
-                ));
+                let unit = Rc::new(Unit::new(file.compressed_size(), self.opts.max_ratio));
                 let outer = std::mem::replace(&mut self.unit, unit);
+                let declared = Some(file.size()).filter(|&s| s > 0);
                 let mut reader = self.metered(file);
+                reader.declared = declared;
                 self.member(&mut reader, chain, depth, Some(Format::Zip));
                 self.unit = outer;
             }

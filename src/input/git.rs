@@ -29,8 +29,8 @@ use git2::{
 
 use crate::detect::Detector;
 use crate::finding::Finding;
-use crate::input::{InputError, Origin};
 use crate::input::archive::{self, ArchiveOptions, Source};
+use crate::input::{InputError, Origin};
 use crate::scan::{BlobScanner, FileOutcome, Outcome, ScanOptions, Stats};
 
 /// Errors that stop a git scan (a single unreadable blob does not: it becomes an
@@ -657,12 +657,7 @@ fn read_pack_index(path: &Path, mut each: impl FnMut(Oid, u64)) -> io::Result<()
 /// Reads and scans `jobs` (already in pack order) on `threads` threads. Each thread opens
 /// its own repository handle and keeps one [`BlobScanner`]; threads take consecutive runs
 /// of jobs, so neighbouring objects (a delta and its base) are read close together in time.
-fn scan_blobs(
-    detector: &Detector,
-    git_dir: &Path,
-    jobs: &[Job<'_>],
-    opts: &GitOptions,
-) -> Scanned {
+fn scan_blobs(detector: &Detector, git_dir: &Path, jobs: &[Job<'_>], opts: &GitOptions) -> Scanned {
     if jobs.is_empty() {
         return Scanned::default();
     }
@@ -683,9 +678,7 @@ fn scan_blobs(
             scope.spawn(|| {
                 let mut mine = Scanned::default();
                 match Repository::open(git_dir) {
-                    Ok(repo) => {
-                        scan_runs(detector, &repo, jobs, run, &next, &scan_opts, &mut mine)
-                    }
+                    Ok(repo) => scan_runs(detector, &repo, jobs, run, &next, &scan_opts, &mut mine),
                     Err(e) => mine.errors.push(InputError {
                         path: git_dir.display().to_string(),
                         message: format!("cannot open the repository: {}", e.message()),
@@ -1330,7 +1323,8 @@ fn scan_staged(
                 absorb(&mut out, blob_out)
             }
             Some(Ok(lines)) => {
-                let blob_out = scan_blob(&mut scanner, &only_lines(data, &lines), &path, &scan_opts);
+                let blob_out =
+                    scan_blob(&mut scanner, &only_lines(data, &lines), &path, &scan_opts);
                 absorb(&mut out, blob_out)
             }
             Some(Err(_)) => {
