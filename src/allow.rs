@@ -3,7 +3,9 @@
 //! [`crate::scan::BlobScanner`] marks the findings of every blob (files, stdin, archive
 //! members, git history, staged changes) with [`allowed`]; the binary drops the marked ones
 //! before reporting, counts them in the summary, and keeps them with `--no-allow`.
-//! Only the lines of the matches are read (a large mapped file is not read again).
+//! Only the lines of the matches are read. A finding behind an encoding (base64, URL, JSON
+//! escapes, UTF-16) is allowed by a marker on the line of its encoded text, or on its line in
+//! the decoded text (`crate::input::decode`).
 
 use memchr::memmem;
 
@@ -32,7 +34,7 @@ pub fn allowed(data: &[u8], m: &Match) -> bool {
 }
 
 /// True when the line holding byte `at` of `data` contains the marker.
-fn line_has_marker(data: &[u8], at: usize) -> bool {
+pub fn line_has_marker(data: &[u8], at: usize) -> bool {
     let at = at.min(data.len());
     let lo = at.saturating_sub(LINE_REACH);
     let hi = data.len().min(at.saturating_add(LINE_REACH));

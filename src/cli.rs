@@ -39,21 +39,29 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories (loops are reported, not followed).
     #[arg(short = 'L', long)]
     pub follow: bool,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// How archives and compressed data are opened (files, streams and git blobs alike).
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
     /// Nesting levels of archives and compressed files to open (zip, tar, gz, bz2, xz, zst);
     /// 0 scans them as raw bytes. [default: 3, or the config's `archive_depth`]
     #[arg(long, value_name = "N")]
     pub archive_depth: Option<u32>,
-    /// Decompressed bytes allowed per archive (e.g. 4G); past it the rest of the archive is
-    /// skipped with a warning. [default: 1G, or the config's `max_archive_bytes`]
+    /// Decompressed bytes allowed per input (e.g. 4G); past it what is left is not scanned
+    /// and is reported. [default: 1G, or the config's `max_archive_bytes`]
     #[arg(long, value_name = "SIZE", value_parser = crate::input::archive::parse_size)]
     pub max_archive_bytes: Option<u64>,
-    /// Decompressed-to-compressed size ratio allowed per archive once it passes 8 MiB; past it
-    /// the rest of the archive is skipped with a warning (decompression bombs).
+    /// Decompressed-to-compressed size ratio allowed per compressed stream or zip member once
+    /// it passes 8 MiB; past it the rest of that stream or member is not scanned and is
+    /// reported (decompression bombs).
     /// [default: 1000, or the config's `max_ratio`]
     #[arg(long, value_name = "N")]
     pub max_ratio: Option<u64>,
-    #[command(flatten)]
-    pub common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -69,7 +77,7 @@ pub struct GitArgs {
     #[arg(long, value_name = "SHA", conflicts_with_all = ["staged", "all_objects"])]
     pub since_commit: Option<String>,
     /// Only the lines `git commit` would add now (the index against HEAD): the pre-commit
-    /// hook.
+    /// hook. A staged binary, archive or compressed file is scanned whole.
     #[arg(long, conflicts_with = "all_objects")]
     pub staged: bool,
     /// Also scan objects no ref reaches (dangling commits and blobs, e.g. left by a force
@@ -81,6 +89,8 @@ pub struct GitArgs {
     /// lines). They are still reported, as suppressed; without this flag they fail the gate.
     #[arg(long)]
     pub allow_policy_change: bool,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -100,7 +110,7 @@ pub struct CommonArgs {
     /// Extra rules: every *.toml file in DIR, added to the built-in rules.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 4 per core).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
     /// Exit code to use when findings remain (default 1).
@@ -149,6 +159,11 @@ pub struct CommonArgs {
     /// Do not show the progress line (shown on stderr only when it is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Exit 0 when nothing was found even if something was not scanned (inputs that could
+    /// not be read, members past a limit, encrypted or unsupported members, special files);
+    /// by default that exits 2, since the scan cannot say the data is clean.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// A 12-digit AWS account ID.

@@ -12,7 +12,8 @@ use clap::Parser;
 
 use keysweep::baseline::{self, Baseline};
 use keysweep::cli::{
-    Cli, ColorChoice, Command, CommonArgs, GitArgs, RemediateArgs, RulesCommand, ScanArgs,
+    ArchiveArgs, Cli, ColorChoice, Command, CommonArgs, GitArgs, RemediateArgs, RulesCommand,
+    ScanArgs,
 };
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
@@ -26,18 +27,45 @@ use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
 use keysweep::scan::{self, Outcome, ScanOptions};
 
+/// Writes a line to stderr. A closed stderr (`keysweep ... 2>&1 | head -1`) is not an
+/// error of the scan: the line is dropped and the scan finishes with its own exit code.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(io::stderr().lock(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             // Errors may quote paths and names from scanned data: escaped for the terminal.
-            eprintln!(
+            note!(
                 "keysweep: error: {}",
                 keysweep::term::escape(&format!("{err:#}"))
             );
             ExitCode::from(2)
         }
+    }
+}
+
+/// Worker threads per core above which `-j` is capped: more only adds contention.
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// `-j N`, capped at [`MAX_THREADS_PER_CORE`] per core (with a warning).
+fn threads(requested: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = cores * MAX_THREADS_PER_CORE;
+    if requested > cap {
+        note!(
+            "keysweep: warning: -j {requested} capped to {cap} ({MAX_THREADS_PER_CORE} per core \
+             on {cores} core{})",
+            if cores == 1 { "" } else { "s" }
+        );
+        cap
+    } else {
+        requested
     }
 }
 
@@ -247,9 +275,9 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         walk: WalkOptions {
             no_ignore: args.no_ignore,
             follow_links: args.follow,
-            threads: args.common.threads,
+            threads: threads(args.common.threads),
         },
-        archive: archive_options(&args, &setup.config),
+        archive: archive_options(&args.archive, &setup.config),
         observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
         ..ScanOptions::default()
     };
@@ -261,7 +289,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
 }
 
 /// Archive limits: the command line wins over `.keysweep.toml`, which wins over the defaults.
-fn archive_options(args: &ScanArgs, config: &Config) -> ArchiveOptions {
+fn archive_options(args: &ArchiveArgs, config: &Config) -> ArchiveOptions {
     let limits = &config.archive;
     let defaults = ArchiveOptions::default();
     ArchiveOptions {
@@ -277,6 +305,7 @@ fn archive_options(args: &ScanArgs, config: &Config) -> ArchiveOptions {
             .max_ratio
             .or(limits.max_ratio.map(|r| r.ceil() as u64))
             .unwrap_or(defaults.max_ratio),
+        ..defaults
     }
 }
 
@@ -305,11 +334,12 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
     let setup = Setup::new(&args.common, root, base)?;
     let opts = GitOptions {
         selection,
-        threads: args.common.threads,
+        threads: threads(args.common.threads),
+        archive: archive_options(&args.archive, &setup.config),
     };
     let scanned = git::scan(&setup.detector, &args.repo, &opts)?;
     for warning in &scanned.warnings {
-        eprintln!("keysweep: warning: {warning}");
+        note!("keysweep: warning: {warning}");
     }
     finish(
         scanned.outcome,
@@ -338,10 +368,13 @@ fn finish(
         });
     }
     for warning in &outcome.warnings {
-        eprintln!("keysweep: warning: {warning}");
+        note!("keysweep: warning: {warning}");
+    }
+    for skipped in &outcome.skipped {
+        note!("keysweep: not scanned: {skipped}");
     }
     for err in &outcome.errors {
-        eprintln!("keysweep: error: {err}");
+        note!("keysweep: error: {err}");
     }
     let mut suppressed: Vec<Finding> = Vec::new();
     let mut changes: Vec<Finding> = setup
@@ -437,7 +470,7 @@ fn finish(
     suppressed.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     write_report(&outcome, &suppressed, common, setup)?;
     if !common.quiet {
-        eprintln!(
+        note!(
             "{}",
             keysweep::term::escape(&summary(
                 &outcome,
@@ -448,13 +481,20 @@ fn finish(
             ))
         );
     }
-    Ok(if !outcome.findings.is_empty() {
+    Ok(exit_code(&outcome, common))
+}
+
+/// 1 (or `--exit-code`) when findings remain; else 2 when anything was not scanned (an
+/// unreadable input, a member past a limit, corrupt data, a skipped special file) unless
+/// `--allow-incomplete`; else 0: nothing found and every byte read.
+fn exit_code(outcome: &Outcome, common: &CommonArgs) -> u8 {
+    if !outcome.findings.is_empty() {
         u8::try_from(common.exit_code).unwrap_or(1)
-    } else if !outcome.errors.is_empty() {
+    } else if outcome.incomplete() && !common.allow_incomplete {
         2
     } else {
         0
-    })
+    }
 }
 
 /// Whose keys, are they live (`--verify`), and how to shut them down: annotates findings that
@@ -465,7 +505,7 @@ fn respond(findings: &mut [Finding], common: &CommonArgs, config: &Config) -> Re
     verify::annotate_offline(findings);
     if let Some(mode) = common.verify.filter(|_| !findings.is_empty()) {
         if mode == verify::Mode::Live {
-            eprintln!(
+            note!(
                 "keysweep: warning: --verify live signs STS GetCallerIdentity with each found \
                  key pair: it uses the found secrets and leaves a CloudTrail event in the \
                  owners' accounts"
@@ -479,7 +519,7 @@ fn respond(findings: &mut [Finding], common: &CommonArgs, config: &Config) -> Re
         let opts = verify::Options::new(mode, accounts);
         let summary = verify::verify(findings, &opts)?;
         if !common.quiet {
-            eprintln!(
+            note!(
                 "keysweep: verify {}: {}",
                 verify::mode_name(mode),
                 keysweep::term::escape(&summary.to_string())
@@ -533,7 +573,7 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
             .write_all(playbook.as_bytes())
             .context("cannot write the playbook")?,
     }
-    eprintln!(
+    note!(
         "keysweep: playbook for {} key(s) from {} finding(s) in {}",
         groups.len(),
         findings.len(),
@@ -624,6 +664,15 @@ fn summary(
     }
     if !outcome.warnings.is_empty() {
         line.push_str(&format!("; {} warning(s)", outcome.warnings.len()));
+    }
+    let unscanned = s
+        .unscanned
+        .max((outcome.errors.len() + outcome.skipped.len()) as u64);
+    if unscanned > 0 {
+        line.push_str(&format!(
+            "; {unscanned} item{} NOT scanned (see above)",
+            plural(unscanned)
+        ));
     }
     let mut dropped = Vec::new();
     if suppressed.inline > 0 {

@@ -4,6 +4,9 @@
 //! file); findings and errors are gathered, then sorted, so the output does not depend on the
 //! thread count.
 
+use std::fs::File;
+use std::io::{self, Read};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,13 +15,12 @@ use std::time::{Duration, Instant};
 use crate::allow;
 use crate::detect::{Detector, ScanState};
 use crate::finding::{self, Finding};
-use crate::input::archive::{self, ArchiveOptions};
+use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::decode::{self, DecodeState};
-use crate::input::file::{self, Contents};
 use crate::input::fs::{self, WalkItem, WalkOptions};
 use crate::input::{InputError, Origin};
 
-/// Size of the pieces a mapped file is scanned in; each piece's pages are released after.
+/// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
 pub const CHUNK: usize = 16 * 1024 * 1024;
 
 /// Bytes scanned per detector call: both passes over a piece (keywords, then decoding
@@ -29,10 +31,11 @@ const CACHE_PIECE: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     pub walk: WalkOptions,
-    pub mmap_threshold: u64,
-    /// Piece size for mapped files (tests lower it to exercise piece boundaries).
+    /// Size of the pieces the detector looks at within a segment (tests lower it to exercise
+    /// piece boundaries).
     pub chunk: usize,
-    /// How archives and compressed files are opened (depth 0: scanned as raw bytes).
+    /// How archives and compressed files are opened (depth 0: scanned as raw bytes), and the
+    /// segment size every input is read in.
     pub archive: ArchiveOptions,
     /// Told about each file as it is done (the progress bar).
     pub observer: Option<Arc<dyn Observer>>,
@@ -48,7 +51,6 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             walk: WalkOptions::default(),
-            mmap_threshold: file::MMAP_THRESHOLD,
             chunk: CHUNK,
             archive: ArchiveOptions::default(),
             observer: None,
@@ -71,6 +73,10 @@ pub struct Stats {
     pub archives: u64,
     /// Bytes they decompressed to.
     pub decompressed: u64,
+    /// Things not scanned, or not completely: inputs that could not be read, members past a
+    /// limit, encrypted or unsupported members, refused streams, special files skipped in a
+    /// walk, corrupt data. Any makes a scan without findings exit 2.
+    pub unscanned: u64,
 }
 
 /// Everything a scan produced.
@@ -78,9 +84,18 @@ pub struct Stats {
 pub struct Outcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
-    /// Inputs scanned only in part: archive limits reached, encrypted members, ...
+    /// Notes that lose nothing (a symbolic link loop, ...).
     pub warnings: Vec<InputError>,
+    /// What was not scanned, and why (counted in [`Stats::unscanned`] with the errors).
+    pub skipped: Vec<InputError>,
     pub stats: Stats,
+}
+
+impl Outcome {
+    /// True when something was not scanned (completely).
+    pub fn incomplete(&self) -> bool {
+        self.stats.unscanned > 0 || !self.errors.is_empty() || !self.skipped.is_empty()
+    }
 }
 
 /// Everything scanning one input produced.
@@ -92,7 +107,37 @@ pub struct FileOutcome {
     pub archives: u64,
     pub decompressed: u64,
     pub warnings: Vec<InputError>,
+    pub skipped: Vec<InputError>,
+    /// Things not scanned (see [`Stats::unscanned`]).
+    pub unscanned: u64,
     pub errors: Vec<InputError>,
+}
+
+impl FileOutcome {
+    /// An input that could not be read at all.
+    pub fn failed(path: &str, message: String) -> FileOutcome {
+        FileOutcome {
+            errors: vec![InputError {
+                path: path.to_string(),
+                message,
+            }],
+            unscanned: 1,
+            ..FileOutcome::default()
+        }
+    }
+
+    fn from_report(report: archive::ArchiveReport) -> FileOutcome {
+        FileOutcome {
+            findings: report.findings,
+            bytes: report.bytes,
+            archives: report.archives,
+            decompressed: report.decompressed,
+            warnings: report.warnings,
+            skipped: report.skipped,
+            unscanned: report.unscanned,
+            errors: report.errors,
+        }
+    }
 }
 
 /// Scans blobs one after another, reusing its buffers.
@@ -100,7 +145,6 @@ pub struct BlobScanner<'d> {
     detector: &'d Detector,
     state: ScanState,
     decode: DecodeState,
-    buf: Vec<u8>,
     /// Segment buffer for transcoded UTF-16.
     segment: Vec<u8>,
     /// Segment buffer for archive members.
@@ -114,7 +158,6 @@ impl<'d> BlobScanner<'d> {
             detector,
             state: ScanState::default(),
             decode: DecodeState::default(),
-            buf: Vec::new(),
             segment: Vec::new(),
             archive_segment: Vec::new(),
             chunk: CHUNK,
@@ -122,21 +165,10 @@ impl<'d> BlobScanner<'d> {
     }
 
     /// Findings in a blob held in memory, including those behind an encoding (UTF-16,
-    /// base64, URL-encoding, JSON escapes; see [`crate::input::decode`]).
+    /// base64, URL-encoding, JSON escapes; see [`crate::input::decode`]). Archives are not
+    /// opened: this is what every blob (file piece, archive member) ends in.
     pub fn scan_bytes(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
-        let chunk = self.chunk;
-        self.scan_text(data, origin, chunk, &mut |_| {})
-    }
-
-    /// [`Self::scan_pieces`], plus the transcoded text when the blob is UTF-16.
-    fn scan_text(
-        &mut self,
-        data: &[u8],
-        origin: &Origin,
-        chunk: usize,
-        release: &mut dyn FnMut(std::ops::Range<usize>),
-    ) -> Vec<Finding> {
-        let mut findings = self.scan_pieces(data, origin, chunk, release);
+        let mut findings = self.scan_pieces(data, origin);
         if let Some(encoding) = decode::sniff_utf16(data) {
             let origin = Origin {
                 decoded_from: Some(encoding.as_str().to_string()),
@@ -147,7 +179,7 @@ impl<'d> BlobScanner<'d> {
             let (found, _) = archive::scan_stream(
                 &mut reader,
                 &origin,
-                &mut |d, o| self.scan_pieces(d, o, chunk, &mut |_| {}),
+                &mut |d, o| self.scan_pieces(d, o),
                 &mut segment,
             );
             self.segment = segment;
@@ -156,33 +188,19 @@ impl<'d> BlobScanner<'d> {
         findings
     }
 
-    /// Findings in a blob scanned in pieces of `chunk` bytes; `release` is told which bytes
-    /// are done with, so mapped pages can be dropped.
-    fn scan_pieces(
-        &mut self,
-        data: &[u8],
-        origin: &Origin,
-        chunk: usize,
-        release: &mut dyn FnMut(std::ops::Range<usize>),
-    ) -> Vec<Finding> {
+    /// Findings in a blob, scanned in pieces that stay in cache between the detector's pass
+    /// and the decoders' pass.
+    fn scan_pieces(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
         let detector = self.detector;
         self.state.clear();
         self.decode.clear();
-        // Pieces small enough to stay in cache between the detector's pass and the decoders'
-        // pass; mapped pages are released once per `chunk`.
-        let step = chunk.clamp(1, CACHE_PIECE);
-        let (mut start, mut released) = (0, 0);
+        let step = self.chunk.clamp(1, CACHE_PIECE);
+        let mut start = 0;
         loop {
             let end = data.len().min(start + step);
             detector.scan_range(data, start..end, &mut self.state);
             self.decode.collect(data, self.state.taps());
             self.state.clear_taps();
-            // Keep the overlap the next piece looks back into.
-            let done = start.saturating_sub(detector.overlap());
-            if done >= released + chunk {
-                release(released..done);
-                released = done;
-            }
             if end >= data.len() {
                 break;
             }
@@ -193,7 +211,7 @@ impl<'d> BlobScanner<'d> {
         if !matches.is_empty() {
             // `finish` returns matches in offset order, which `locate` needs.
             let offsets: Vec<usize> = matches.iter().map(|m| m.offset).collect();
-            let positions = finding::locate(data, &offsets, release);
+            let positions = finding::locate(data, &offsets, |_| {});
             findings = matches
                 .iter()
                 .zip(positions)
@@ -221,89 +239,163 @@ impl<'d> BlobScanner<'d> {
         }
     }
 
-    /// Everything one file yields: opened as an archive when it is one, else scanned as a
-    /// blob (with its encodings).
+    /// Everything one path yields. A regular file is read front to back in pieces (never
+    /// mapped: a file truncated meanwhile ends early instead of killing the process) and is
+    /// an error when it changed while being read (the findings made are kept). Anything else
+    /// that can be opened (a FIFO, a device, `/dev/stdin`, a process substitution) is read as
+    /// a stream.
     pub fn scan_path(&mut self, path: &std::path::Path, opts: &ScanOptions) -> FileOutcome {
+        // Lossless when the path is not UTF-8 (see `Origin::from_path`).
         let origin = Origin::from_path(path);
-        let mut buf = std::mem::take(&mut self.buf);
-        let out = match file::load(path, &mut buf, opts.mmap_threshold) {
-            Ok(Contents::Buffer(data)) => self.scan_input(data, &origin, opts, &mut |_| {}),
-            Ok(Contents::Mapped(map)) => {
-                self.scan_input(&map, &origin, opts, &mut |r| file::release(&map, r))
-            }
-            Err(e) => FileOutcome {
-                errors: vec![InputError {
-                    path: origin.path.clone(),
-                    message: e.to_string(),
-                }],
-                ..FileOutcome::default()
-            },
+        let name = origin.path.clone();
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) => return FileOutcome::failed(&name, e.to_string()),
         };
-        self.buf = buf;
+        let before = match file.metadata() {
+            Ok(m) => m,
+            Err(e) => return FileOutcome::failed(&name, e.to_string()),
+        };
+        if !before.is_file() {
+            return self.scan_source(Source::Stream(&mut file), &origin, opts);
+        }
+        let mut out = self.scan_source(Source::File(&mut file), &origin, opts);
+        let after = file.metadata().ok();
+        let same = after.as_ref().is_some_and(|a| {
+            a.len() == before.len()
+                && a.modified().ok() == before.modified().ok()
+                && out.bytes == before.len()
+        });
+        if !same {
+            let now = after.map_or(out.bytes, |a| a.len());
+            out.errors.push(InputError {
+                path: name,
+                message: format!(
+                    "changed while being read ({} bytes when opened, {} read, {now} now): the \
+                     findings made in it are kept; scan it again",
+                    before.len(),
+                    out.bytes
+                ),
+            });
+            out.unscanned += 1;
+        }
         out
     }
 
-    /// One whole input held in memory (a file's contents, stdin).
-    pub fn scan_input(
+    /// Everything a stream of bytes yields (stdin, a pipe, an object body fetched from
+    /// storage): read in bounded pieces, opened as an archive or compressed stream when its
+    /// magic bytes say so, with every limit of [`ArchiveOptions`]. The reusable entry point
+    /// for sources that produce bytes one read at a time.
+    pub fn scan_reader(
         &mut self,
-        data: &[u8],
+        reader: &mut dyn Read,
         origin: &Origin,
         opts: &ScanOptions,
-        release: &mut dyn FnMut(std::ops::Range<usize>),
     ) -> FileOutcome {
-        let bytes = data.len() as u64;
-        if opts.archive.depth > 0 {
-            if let Some(format) = archive::sniff(data) {
-                let mut segment = std::mem::take(&mut self.archive_segment);
-                let report = archive::scan_archive(
-                    data,
-                    format,
-                    origin,
-                    &opts.archive,
-                    &mut |d, o| self.scan_bytes(d, o),
-                    release,
-                    &mut segment,
-                );
-                self.archive_segment = segment;
-                return FileOutcome {
-                    findings: report.findings,
-                    bytes,
-                    archives: report.archives,
-                    decompressed: report.decompressed,
-                    warnings: report.warnings,
-                    errors: report.errors,
-                };
+        self.scan_source(Source::Stream(reader), origin, opts)
+    }
+
+    /// Everything one input yields, whatever it comes from (file, stream, git blob held in
+    /// memory): the one path every input takes, so they cannot drift apart.
+    pub fn scan_source(
+        &mut self,
+        source: Source<'_>,
+        origin: &Origin,
+        opts: &ScanOptions,
+    ) -> FileOutcome {
+        self.chunk = opts.chunk;
+        let mut segment = std::mem::take(&mut self.archive_segment);
+        let report = archive::scan_source(
+            source,
+            origin,
+            &opts.archive,
+            &mut |d, o| self.scan_bytes(d, o),
+            &mut segment,
+        );
+        self.archive_segment = segment;
+        FileOutcome::from_report(report)
+    }
+
+    /// Runs `scan` on this scanner; a panic in it (a bug) becomes an error naming `name`,
+    /// and the scanner is rebuilt so the next input starts clean.
+    pub fn guarded(
+        &mut self,
+        name: &str,
+        scan: impl FnOnce(&mut BlobScanner<'d>) -> FileOutcome,
+    ) -> FileOutcome {
+        let run = AssertUnwindSafe(|| {
+            if test_panic().is_some_and(|p| name.ends_with(p)) {
+                panic!("KEYSWEEP_TEST_PANIC names this input");
+            }
+            scan(self)
+        });
+        match panic::catch_unwind(run) {
+            Ok(out) => out,
+            Err(payload) => {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                *self = BlobScanner::new(self.detector).with_chunk(self.chunk);
+                FileOutcome::failed(
+                    name,
+                    format!(
+                        "internal error while scanning this input ({what}); it was not scanned \
+                         completely, the rest of the scan went on. Please report this bug."
+                    ),
+                )
             }
         }
-        FileOutcome {
-            findings: self.scan_text(data, origin, opts.chunk, release),
-            bytes,
-            ..FileOutcome::default()
-        }
+    }
+
+    /// Sets the detector's piece size.
+    pub fn with_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = chunk;
+        self
     }
 }
 
-/// Scans files and directories (`-` is stdin).
+/// The input name suffix `KEYSWEEP_TEST_PANIC` names: scanning it panics, so the tests can
+/// show a bug in one input costs only that input. Set by the operator, never by scanned data.
+fn test_panic() -> Option<&'static str> {
+    static VALUE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    VALUE
+        .get_or_init(|| {
+            std::env::var("KEYSWEEP_TEST_PANIC")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .as_deref()
+}
+
+/// Scans files and directories (`-` is stdin). Every explicit input is read: a path that
+/// is neither a directory nor a regular file (a FIFO, a device, `/dev/stdin`, `<(cmd)`) is
+/// read as a stream. In a directory walk, FIFOs, sockets and devices are skipped (a read
+/// could hang or never end) and counted as not scanned.
 pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) -> Outcome {
     let started = Instant::now();
     let totals = Totals::default();
     // Files the walk reached, scanned or not: compared with an ignore-free walk.
     let reached = AtomicU64::new(0);
 
-    let (stdin, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        roots.iter().partition(|p| fs::is_stdin(p));
-    if !stdin.is_empty() {
+    let (streams, paths): (Vec<&PathBuf>, Vec<&PathBuf>) = roots
+        .iter()
+        .partition(|p| fs::is_stdin(p) || fs::is_special(p));
+    if !streams.is_empty() {
         let mut scanner = BlobScanner::new(detector);
-        let mut buf = Vec::new();
-        match file::read_stdin(&mut buf) {
-            Ok(()) => {
-                let out = scanner.scan_input(&buf, &Origin::file("-"), opts, &mut |_| {});
-                totals.add(out, opts);
-            }
-            Err(e) => lock(&totals.errors).push(InputError {
-                path: "-".into(),
-                message: e.to_string(),
-            }),
+        for path in streams {
+            let name = path.display().to_string();
+            let out = scanner.guarded(&name, |scanner| {
+                if fs::is_stdin(path) {
+                    let stdin = io::stdin();
+                    let mut lock = stdin.lock();
+                    scanner.scan_reader(&mut lock, &Origin::file("-"), opts)
+                } else {
+                    scanner.scan_path(path, opts)
+                }
+            });
+            totals.add(out, opts);
         }
     }
     let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
@@ -319,10 +411,19 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
                     if fs::is_ignore_file(&path) {
                         saw_ignore_file.store(true, Ordering::Relaxed);
                     }
-                    totals.add(scanner.scan_path(&path, opts), opts);
+                    let name = path.display().to_string();
+                    let out = scanner.guarded(&name, |s| s.scan_path(&path, opts));
+                    totals.add(out, opts);
                 }
-                WalkItem::Error(e) => lock(&totals.errors).push(e),
+                WalkItem::Error(e) => {
+                    totals.unscanned.fetch_add(1, Ordering::Relaxed);
+                    lock(&totals.errors).push(e)
+                }
                 WalkItem::Warning(w) => lock(&totals.warnings).push(w),
+                WalkItem::Skipped(w) => {
+                    totals.unscanned.fetch_add(1, Ordering::Relaxed);
+                    lock(&totals.skipped).push(w)
+                }
             })
         });
         // Only a tree with ignore files can have ignored files: count them with a second,
@@ -350,6 +451,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
         findings,
         errors: by_path(totals.errors),
         warnings: by_path(totals.warnings),
+        skipped: by_path(totals.skipped),
         stats: Stats {
             files: totals.files.into_inner(),
             bytes: totals.bytes.into_inner(),
@@ -357,6 +459,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             elapsed: started.elapsed(),
             archives: totals.archives.into_inner(),
             decompressed: totals.decompressed.into_inner(),
+            unscanned: totals.unscanned.into_inner(),
             blobs: false,
         },
     }
@@ -368,6 +471,8 @@ struct Totals {
     findings: Mutex<Vec<Finding>>,
     errors: Mutex<Vec<InputError>>,
     warnings: Mutex<Vec<InputError>>,
+    skipped: Mutex<Vec<InputError>>,
+    unscanned: AtomicU64,
     files: AtomicU64,
     bytes: AtomicU64,
     archives: AtomicU64,
@@ -384,6 +489,7 @@ impl Totals {
         self.archives.fetch_add(out.archives, Ordering::Relaxed);
         self.decompressed
             .fetch_add(out.decompressed, Ordering::Relaxed);
+        self.unscanned.fetch_add(out.unscanned, Ordering::Relaxed);
         if let Some(observer) = &opts.observer {
             observer.file_done(out.bytes, out.findings.len(), out.archives);
         }
@@ -395,6 +501,9 @@ impl Totals {
         }
         if !out.warnings.is_empty() {
             lock(&self.warnings).extend(out.warnings);
+        }
+        if !out.skipped.is_empty() {
+            lock(&self.skipped).extend(out.skipped);
         }
     }
 }

@@ -224,9 +224,10 @@ fn nested_zip_in_tar_gz_in_zip() {
         )]
     );
 
-    // One level: the tar.gz is not opened, and a warning says so.
+    // One level: the tar.gz is not opened, and a warning says so: its contents were not
+    // scanned, so the run is not clean (exit 2) unless --allow-incomplete.
     let run = scan(dir.path(), &["outer.zip", "--archive-depth", "1"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.findings.is_empty());
     assert!(
         run.stderr
@@ -234,9 +235,15 @@ fn nested_zip_in_tar_gz_in_zip() {
         "{}",
         run.stderr
     );
-    // Depth 0: archives are raw bytes.
+    let run = scan(
+        dir.path(),
+        &["outer.zip", "--archive-depth", "1", "--allow-incomplete"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Depth 0: archives are raw bytes, as asked.
     let run = scan(dir.path(), &["outer.zip", "--archive-depth", "0"]);
     assert!(run.findings.is_empty());
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]
@@ -563,9 +570,11 @@ fn bad_inputs_are_named_and_the_scan_goes_on() {
             key2.to_string(),
         )
     };
+    // The bomb member is skipped alone: the member after it is read.
     assert_eq!(
         got,
         vec![
+            pair("in/bomb.zip", "after.env"),
             k2("in/broken.zip", "config/prod.env"),
             pair("in/escape.tar", "../../outside.env"),
             pair("in/escape.tar", "/etc/keysweep.env"),
@@ -583,11 +592,11 @@ fn bad_inputs_are_named_and_the_scan_goes_on() {
         "{err}"
     );
     assert!(
-        err.contains("keysweep: warning: in/bomb.zip!zeros.gz: archive expands more than 1000x"),
+        err.contains("keysweep: not scanned: in/bomb.zip!zeros.gz: expands more than 1000x"),
         "{err}"
     );
     assert!(
-        err.contains("keysweep: warning: in/locked.zip!secret.env: encrypted zip member"),
+        err.contains("keysweep: not scanned: in/locked.zip!secret.env: encrypted zip member"),
         "{err}"
     );
     // Nothing was written outside (or inside) the scanned tree.
@@ -609,8 +618,9 @@ fn limits_can_be_raised() {
     log.extend_from_slice(&env_file(KEY, SECRET));
     write(dir.path(), "big.log.gz", gzip(&log));
 
+    // The key lies past the limit: not found, and the run is not clean.
     let run = scan(dir.path(), &["big.log.gz", "--max-archive-bytes", "4M"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
             .contains("big.log.gz: archive decompresses past 4.0 MiB (--max-archive-bytes"),
@@ -633,6 +643,7 @@ fn limits_can_be_raised() {
         run.stderr
     );
     assert!(run.findings.is_empty());
+    assert_eq!(run.code, 2, "{}", run.stderr);
 
     // Past the 16 MiB segment size the line numbers are still those of the whole stream.
     let run = scan(dir.path(), &["big.log.gz"]);

@@ -1,9 +1,10 @@
 //! Piecewise scanning finds exactly what a whole-buffer scan finds.
 //!
-//! Large files are scanned in pieces (`ScanOptions::chunk`), mapped or read depending on
-//! `ScanOptions::mmap_threshold`. These tests plant credentials across piece borders and
-//! around the mapping threshold, scan the same bytes in several ways through the library, and
-//! require identical findings, each credential exactly once at the right line and column.
+//! Every input is read in segments (`ArchiveOptions::segment`, overlapping so a credential on
+//! a border is seen whole) and each segment is handed to the detector in pieces
+//! (`ScanOptions::chunk`). These tests plant credentials across piece and segment borders,
+//! scan the same bytes in several ways through the library, and require identical findings,
+//! each credential exactly once at the right line and column.
 //!
 //! All keys are made up (generated below from a fixed seed), never real credentials.
 
@@ -13,6 +14,7 @@ use std::path::Path;
 
 use keysweep::detect::Detector;
 use keysweep::finding::{Finding, Kind};
+use keysweep::input::archive::ArchiveOptions;
 use keysweep::input::Origin;
 use keysweep::rules;
 use keysweep::scan::{BlobScanner, ScanOptions};
@@ -22,6 +24,8 @@ use tempfile::TempDir;
 use common::{KEY as KEY_ID, SECRET, TOKEN};
 
 const CHUNKS: [usize; 4] = [4096, 10_000, 65_536, 1 << 20];
+/// Segment sizes: small ones put many planted credentials on segment borders.
+const SEGMENTS: [usize; 3] = [40_000, 1 << 16, keysweep::input::archive::SEGMENT];
 
 /// The built-in detector, compiled once for all tests (compiling it is the slow part of a
 /// small scan).
@@ -240,10 +244,13 @@ fn line_and_column(data: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn scan_file(detector: &Detector, path: &Path, mmap_threshold: u64, chunk: usize) -> Vec<Finding> {
+fn scan_file(detector: &Detector, path: &Path, segment: usize, chunk: usize) -> Vec<Finding> {
     let opts = ScanOptions {
-        mmap_threshold,
         chunk,
+        archive: ArchiveOptions {
+            segment,
+            ..ArchiveOptions::default()
+        },
         ..ScanOptions::default()
     };
     let (found, bytes) = BlobScanner::new(detector).scan_file(path, &opts).unwrap();
@@ -278,21 +285,25 @@ fn planted_keys_are_found_once_whatever_the_piece_size() {
         .into_iter()
         .all(|f| f.session_token.as_deref() == Some(TOKEN)));
 
-    // Pieces of every size, read into a buffer or mapped, give the same findings.
+    // Pieces of every size, in segments of several sizes, give the same findings.
     for chunk in CHUNKS {
-        for threshold in [0, u64::MAX] {
-            let found = scan_file(detector, &path, threshold, chunk);
-            assert_eq!(found, whole, "chunk {chunk}, mmap threshold {threshold}");
+        for segment in SEGMENTS {
+            let found = scan_file(detector, &path, segment, chunk);
+            assert_eq!(found, whole, "chunk {chunk}, segment {segment}");
         }
     }
     // Odd piece sizes, smaller than the detector's look-around.
     for chunk in [1000, 4097, 9999, detector.overlap(), detector.overlap() + 1] {
-        assert_eq!(scan_file(detector, &path, 0, chunk), whole, "chunk {chunk}");
+        assert_eq!(
+            scan_file(detector, &path, 1 << 16, chunk),
+            whole,
+            "chunk {chunk}"
+        );
     }
 }
 
 #[test]
-fn keys_at_the_mmap_threshold_and_file_end_are_found_once() {
+fn keys_at_the_segment_border_and_file_end_are_found_once() {
     let detector = detector();
     let dir = TempDir::new().unwrap();
     let pair = format!("\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}");
@@ -304,12 +315,11 @@ fn keys_at_the_mmap_threshold_and_file_end_are_found_once() {
         std::fs::write(&path, &data).unwrap();
         let anchor = data.len() - pair.len() + pair.find(KEY_ID).unwrap();
         let (line, column) = line_and_column(&data, anchor);
-        let threshold = len as u64;
-        // Read (threshold above the size), mapped at exactly the size, mapped below it.
-        for mmap_threshold in [threshold + 1, threshold, threshold - 1] {
+        // One segment, exactly the size, just below it (the pair on the border).
+        for segment in [len + 1, len, len - 1] {
             for chunk in [4096, len - 1, len, len + 1] {
-                let found = scan_file(detector, &path, mmap_threshold, chunk);
-                let what = format!("len {len}, threshold {mmap_threshold}, chunk {chunk}");
+                let found = scan_file(detector, &path, segment, chunk);
+                let what = format!("len {len}, segment {segment}, chunk {chunk}");
                 assert_eq!(found.len(), 1, "{what}: {found:#?}");
                 assert_eq!(found[0].kind, Kind::AccessKeyPair, "{what}");
                 assert_eq!(found[0].key_id.as_deref(), Some(KEY_ID), "{what}");
@@ -324,19 +334,24 @@ fn keys_at_the_mmap_threshold_and_file_end_are_found_once() {
     }
 }
 
-/// Scans `data` as a file, mapped or read, in pieces of `chunk` bytes.
-fn scan_as_file(detector: &Detector, data: &[u8], chunk: usize, mapped: bool) -> Vec<Finding> {
+/// Scans `data` as a file, in small segments or one, in pieces of `chunk` bytes.
+fn scan_as_file(detector: &Detector, data: &[u8], chunk: usize, small: bool) -> Vec<Finding> {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("blob");
     std::fs::write(&path, data).unwrap();
-    scan_file(detector, &path, if mapped { 0 } else { u64::MAX }, chunk)
+    let segment = if small {
+        8192
+    } else {
+        keysweep::input::archive::SEGMENT
+    };
+    scan_file(detector, &path, segment, chunk)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A key pair planted at any offset of random bytes, scanned in pieces of any size,
-    /// mapped or read, is found exactly once, at the right line and column.
+    /// in small segments or one, is found exactly once, at the right line and column.
     #[test]
     fn planted_pair_in_random_bytes_is_found_once(
         prefix in proptest::collection::vec(any::<u8>(), 0..12_000),

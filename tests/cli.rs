@@ -947,16 +947,16 @@ fn custom_rules_dir_adds_a_rule_that_finds_its_pattern() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Big files through the binary: the real read/mmap threshold
+// Big files through the binary: the real segment size
 
 #[test]
-fn keys_at_the_mmap_threshold_are_found_once() {
-    let threshold = usize::try_from(keysweep::input::file::MMAP_THRESHOLD).unwrap();
+fn keys_at_the_segment_border_are_found_once() {
+    let threshold = keysweep::input::archive::SEGMENT;
     let dir = TempDir::new().unwrap();
     let line = b"    let value = compute_something(alpha, beta, gamma); // nothing\n";
     let pair = format!("aws_access_key_id={KEY_ID}\naws_secret_access_key={SECRET}");
     // Files one byte below, at and above the threshold, each ending in the pair (so the pair
-    // sits in the last bytes of the mapping), and one with a key straddling the first chunk.
+    // sits in the last bytes of the first segment).
     for (name, len) in [
         ("below", threshold - 1),
         ("at", threshold),

@@ -692,3 +692,118 @@ fn pre_commit_hook_refuses_a_key_and_passes_clean_and_allowed_commits() {
     let (ok, text) = repo.try_commit("add settings, key allowed");
     assert!(ok, "an allowed line must pass: {text}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Blobs are scanned exactly like files: archives, compression, nesting, encodings.
+
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in members {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn compressed_blob_in_history_and_range_is_opened() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    let base = repo.commit("first");
+    let inner = creds(KEY_A, SECRET_A);
+    common::write(&repo.dir, "backup.env.gz", gzip_bytes(inner.as_bytes()));
+    let nested = zip_bytes(&[(
+        "deep/prod.env",
+        gzip_bytes(creds(KEY_B, SECRET_B).as_bytes()).as_slice(),
+    )]);
+    common::write(&repo.dir, "dump/creds.zip", nested);
+    let added = repo.commit("add backups");
+
+    for args in [vec![], vec!["--range".to_string(), format!("{base}..HEAD")]] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = repo.keysweep(&args);
+        assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+        assert_eq!(run.key_ids(), sorted(&[KEY_A, KEY_B]), "{args:?}");
+        let gz = &run.one(KEY_A)["location"];
+        assert_eq!(gz["path"], "backup.env.gz");
+        assert_eq!(gz["commit"], added.as_str());
+        assert_eq!(gz["line"], 2);
+        let zip = &run.one(KEY_B)["location"];
+        assert_eq!(zip["path"], "dump/creds.zip");
+        assert_eq!(zip["archive_member"], "deep/prod.env");
+        assert_eq!(zip["commit"], added.as_str());
+    }
+}
+
+#[test]
+fn staged_archive_and_binary_blobs_are_scanned_whole() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("first");
+    common::write(
+        &repo.dir,
+        "creds.zip",
+        zip_bytes(&[("prod.env", creds(KEY_A, SECRET_A).as_bytes())]),
+    );
+    // A binary blob (NUL bytes) with a key in it: no "added lines" to speak of.
+    let mut binary = vec![0u8, 1, 2, 3, 0, 0];
+    binary.extend_from_slice(creds(KEY_B, SECRET_B).as_bytes());
+    binary.extend_from_slice(&[0, 0, 9]);
+    common::write(&repo.dir, "cache.bin", &binary);
+    repo.git(&["add", "-A"]);
+    let run = repo.keysweep(&["--staged"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.key_ids(), sorted(&[KEY_A, KEY_B]));
+    assert_eq!(run.one(KEY_A)["location"]["archive_member"], "prod.env");
+    repo.commit("commit them");
+
+    // A modified archive: only the credential the old one did not hold is reported.
+    common::write(
+        &repo.dir,
+        "creds.zip",
+        zip_bytes(&[
+            ("prod.env", creds(KEY_A, SECRET_A).as_bytes()),
+            ("new.env", creds(KEY_C, SECRET_C).as_bytes()),
+        ]),
+    );
+    repo.git(&["add", "-A"]);
+    let run = repo.keysweep(&["--staged"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(run.key_ids(), sorted(&[KEY_C]));
+    assert_eq!(run.one(KEY_C)["location"]["archive_member"], "new.env");
+}
+
+#[test]
+fn unscanned_blob_member_makes_a_clean_history_exit_2() {
+    let repo = Repo::new();
+    // An encrypted zip member cannot be read: nothing found, but not clean either.
+    let mut zip = zip_bytes(&[("secret.env", b"nothing here\n".as_slice())]);
+    // Set the "encrypted" flag in the local header and the central directory entry.
+    for sig in [b"PK\x03\x04".as_slice(), b"PK\x01\x02".as_slice()] {
+        let at = zip.windows(4).position(|w| w == sig).unwrap();
+        let flag = if sig == b"PK\x03\x04" { at + 6 } else { at + 8 };
+        zip[flag] |= 1;
+    }
+    common::write(&repo.dir, "locked.zip", &zip);
+    repo.commit("add a locked zip");
+    let run = repo.keysweep(&[]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.findings.is_empty());
+    assert!(
+        run.stderr.contains("locked.zip!secret.env"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("not scanned"), "{}", run.stderr);
+    let run = repo.keysweep(&["--allow-incomplete"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}

@@ -6,10 +6,16 @@
 //! written to disk. A member's origin keeps the file on disk as `path` and names the chain of
 //! members in `archive_member`, joined by `!` (`dump/app.zip` + `inner.tar.gz!x/y.env`).
 //!
-//! Hostile archives are bounded: every decompressed byte is charged to a budget per top-level
-//! archive (total bytes, and the ratio to the archive's size once past [`RATIO_FLOOR`]). Past a
-//! limit the rest of that archive is skipped with a warning; findings made before are kept.
-//! Corrupt or truncated data is an error naming the file and member, and the scan goes on.
+//! Hostile archives are bounded, and nothing skipped goes unsaid: every decompressed byte is
+//! charged to a budget per top-level input (`--max-archive-bytes`), each compressed stream and
+//! each zip member to its own expansion ratio (`--max-ratio`, past [`RATIO_FLOOR`]); members
+//! are counted ([`DEFAULT_MAX_MEMBERS`]); every decoder's window or dictionary is reserved
+//! from a memory budget ([`DEFAULT_MAX_MEMORY`]) before it is allocated, and a stream asking
+//! for more is refused. A zip member past a limit is skipped alone (zip has random access);
+//! in a stream, the rest of the stream is. After corrupt data, the rest of the input is
+//! scanned as raw bytes. Everything not scanned is reported ([`ArchiveReport::skipped`],
+//! [`ArchiveReport::errors`]) and counted ([`ArchiveReport::unscanned`]), so a scan that
+//! missed something never looks clean.
 
 use std::cell::Cell;
 use std::fmt;
@@ -38,6 +44,11 @@ pub const SEGMENT: usize = 16 << 20;
 pub const SEGMENT_OVERLAP: usize = 64 << 10;
 /// Bytes read from a member to recognise its format (a tar header's magic is at 257).
 const HEAD: usize = 512;
+/// Archive members read per top-level input by default, nested ones included.
+pub const DEFAULT_MAX_MEMBERS: u64 = 1_000_000;
+/// Decoder memory (zstd windows, xz dictionaries, nested zips held to be read) alive at once
+/// per top-level input, by default. A stream whose header asks for more is refused.
+pub const DEFAULT_MAX_MEMORY: u64 = 160 << 20;
 
 /// How deep and how far archives are opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +57,16 @@ pub struct ArchiveOptions {
     pub depth: u32,
     /// Decompressed bytes allowed per top-level archive.
     pub max_bytes: u64,
-    /// Decompressed-to-compressed ratio allowed per top-level archive (past [`RATIO_FLOOR`]).
+    /// Decompressed-to-compressed ratio allowed per compressed stream or zip member (past
+    /// [`RATIO_FLOOR`]).
     pub max_ratio: u64,
+    /// Members read per top-level input.
+    pub max_members: u64,
+    /// Decoder memory alive at once per top-level input.
+    pub max_memory: u64,
+    /// Size of the pieces every input and member is scanned in ([`SEGMENT`]; tests lower
+    /// it to exercise piece boundaries).
+    pub segment: usize,
 }
 
 impl Default for ArchiveOptions {
@@ -56,6 +75,9 @@ impl Default for ArchiveOptions {
             depth: DEFAULT_DEPTH,
             max_bytes: DEFAULT_MAX_BYTES,
             max_ratio: DEFAULT_MAX_RATIO,
+            max_members: DEFAULT_MAX_MEMBERS,
+            max_memory: DEFAULT_MAX_MEMORY,
+            segment: SEGMENT,
         }
     }
 }
@@ -189,132 +211,248 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// What opening one top-level archive produced.
+/// What scanning one top-level input produced.
 #[derive(Debug, Default)]
 pub struct ArchiveReport {
     pub findings: Vec<Finding>,
-    /// Limits reached, encrypted members, nesting past the depth: scanned partly or not at all.
+    /// Notes that lose nothing (a nested zip read from its local headers, ...).
     pub warnings: Vec<InputError>,
+    /// What was not scanned, and why: limits reached, encrypted or unsupported members,
+    /// refused decoder windows, nesting past the depth.
+    pub skipped: Vec<InputError>,
+    /// How many things [`Self::skipped`] and [`Self::errors`] stand for (one warning may name
+    /// many members past a limit).
+    pub unscanned: u64,
     /// Corrupt or truncated data.
     pub errors: Vec<InputError>,
     /// Archives and compressed streams opened, nested ones included.
     pub archives: u64,
     /// Bytes decompressed.
     pub decompressed: u64,
+    /// Bytes read from the input itself.
+    pub bytes: u64,
 }
 
-/// The scanner a member's bytes go to: the plain-file blob scanner.
+/// The scanner a blob's bytes go to: the plain-file blob scanner.
 pub type ScanFn<'a> = dyn FnMut(&[u8], &Origin) -> Vec<Finding> + 'a;
 
-/// Opens `data` (a whole file, whose origin is `origin`) as `format` and scans every member,
-/// nested archives included up to `opts.depth` levels. A compressed stream or tar is read
-/// front to back, and `release` is told which bytes of `data` are done with (so a mapped
-/// file's pages can be dropped); a zip is read by random access. `buf` is the segment buffer
-/// (kept by the caller to be reused).
-pub fn scan_archive(
-    data: &[u8],
-    format: Format,
+/// Where the bytes of one top-level input come from.
+pub enum Source<'a> {
+    /// Held in memory (a git blob, a test's buffer): a zip is read by random access.
+    Bytes(&'a [u8]),
+    /// A regular file, read front to back in pieces (a zip by random access).
+    File(&'a mut std::fs::File),
+    /// Anything else (stdin, a pipe, a device, an object body from the network): read front
+    /// to back in pieces; a zip is held in memory up to [`MAX_NESTED_ZIP`], else read from its
+    /// local headers.
+    Stream(&'a mut dyn Read),
+}
+
+/// Scans one input from `source` (whose origin is `origin`): an archive or compressed stream
+/// (by its magic bytes) is opened, members nested up to `opts.depth` levels; anything else is
+/// scanned as one blob by `scan`, in [`SEGMENT`]s, so memory stays bounded whatever the
+/// input's size. `buf` is the segment buffer (kept by the caller to be reused).
+///
+/// This is the one path for every input: files, stdin and other streams, git blobs.
+pub fn scan_source(
+    source: Source<'_>,
     origin: &Origin,
     opts: &ArchiveOptions,
     scan: &mut ScanFn<'_>,
-    release: &mut dyn FnMut(std::ops::Range<usize>),
     buf: &mut Vec<u8>,
 ) -> ArchiveReport {
     let budget = Rc::new(Budget {
         used: Cell::new(0),
-        hit: Cell::new(None),
+        spent: Cell::new(false),
         max_bytes: opts.max_bytes,
-        max_ratio: opts.max_ratio,
-        input_len: data.len() as u64,
+        memory: Cell::new(0),
+        max_memory: opts.max_memory,
+        members: Cell::new(0),
+        max_members: opts.max_members,
     });
+    let top = Rc::new(Unit::new(0, opts.max_ratio));
     let mut walker = Walker {
-        depth_limit: opts.depth,
+        opts: *opts,
         budget: budget.clone(),
+        unit: top.clone(),
         warned_limit: false,
+        after_limit: 0,
         scan,
         base: origin.clone(),
         report: ArchiveReport::default(),
         buf: std::mem::take(buf),
     };
     let mut chain = Vec::new();
-    if format == Format::Zip {
-        walker.report.archives += 1;
-        walker.zip(data, &mut chain, 1);
-    } else {
-        let mut reader = Releasing {
-            data,
-            pos: 0,
-            released: 0,
-            release,
-        };
-        walker.open(format, &mut reader, &mut chain, 1);
+    let open = opts.depth > 0;
+    match source {
+        Source::Bytes(data) => {
+            top.compressed.set(data.len() as u64);
+            walker.report.bytes = data.len() as u64;
+            if open && sniff(data) == Some(Format::Zip) {
+                walker.report.archives += 1;
+                walker.zip(&mut Cursor::new(data), data.len() as u64, &mut chain, 1);
+            } else {
+                walker.member(&mut &data[..], &mut chain, 0, None);
+            }
+        }
+        Source::File(file) => {
+            let mut head = Vec::with_capacity(HEAD);
+            match Read::take(&mut *file, HEAD as u64).read_to_end(&mut head) {
+                Err(e) => walker.error(&chain, format!("cannot read: {e}")),
+                Ok(_) if open && sniff(&head) == Some(Format::Zip) => {
+                    let len = file.metadata().map_or(0, |m| m.len());
+                    top.compressed.set(len);
+                    walker.report.bytes = len;
+                    walker.report.archives += 1;
+                    match io::Seek::rewind(file) {
+                        Ok(()) => walker.zip(&mut io::BufReader::new(file), len, &mut chain, 1),
+                        Err(e) => walker.error(&chain, format!("cannot read: {e}")),
+                    }
+                }
+                Ok(_) => {
+                    let mut counted = Counted {
+                        inner: Cursor::new(head).chain(file),
+                        unit: top.clone(),
+                    };
+                    walker.member(&mut counted, &mut chain, 0, None);
+                    walker.report.bytes = top.compressed.get();
+                }
+            }
+        }
+        Source::Stream(reader) => {
+            let mut counted = Counted {
+                inner: reader,
+                unit: top.clone(),
+            };
+            walker.member(&mut counted, &mut chain, 0, None);
+            walker.report.bytes = top.compressed.get();
+        }
+    }
+    if walker.after_limit > 0 {
+        let n = walker.after_limit;
+        walker.skip(
+            &[],
+            n,
+            format!(
+                "{n} more member{} not scanned: the archive's budget was spent",
+                if n == 1 { "" } else { "s" }
+            ),
+        );
     }
     walker.report.decompressed = budget.used.get();
     *buf = walker.buf;
     walker.report
 }
 
-/// Reads a byte slice front to back, releasing what lies well behind.
-struct Releasing<'d, 'r> {
-    data: &'d [u8],
-    pos: usize,
-    released: usize,
-    release: &'r mut dyn FnMut(std::ops::Range<usize>),
+/// Counts the bytes read from a top-level input (the base of its expansion ratio).
+struct Counted<R> {
+    inner: R,
+    unit: Rc<Unit>,
 }
 
-impl Read for Releasing<'_, '_> {
+impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        const STEP: usize = 32 << 20;
-        let n = buf.len().min(self.data.len() - self.pos);
-        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        if self.pos >= self.released + 2 * STEP {
-            let upto = self.pos - STEP;
-            (self.release)(self.released..upto);
-            self.released = upto;
-        }
+        let n = self.inner.read(buf)?;
+        let c = &self.unit.compressed;
+        c.set(c.get().saturating_add(n as u64));
         Ok(n)
     }
 }
 
-/// Which limit stopped an archive.
+/// Which limit stopped a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Limit {
+    /// The top-level input's `--max-archive-bytes`.
     Bytes,
+    /// A stream's or zip member's `--max-ratio`.
     Ratio,
+    /// A zip member produced more than its header declares.
+    Declared,
 }
 
-/// Decompressed bytes charged against one top-level archive's limits.
+/// What one top-level input may cost: decompressed bytes, decoder memory alive at once,
+/// members.
 struct Budget {
     used: Cell<u64>,
-    hit: Cell<Option<Limit>>,
+    spent: Cell<bool>,
     max_bytes: u64,
-    max_ratio: u64,
-    input_len: u64,
+    /// Decoder windows and dictionaries (and nested zips held in memory) alive now.
+    memory: Cell<u64>,
+    max_memory: u64,
+    members: Cell<u64>,
+    max_members: u64,
 }
 
 impl Budget {
-    /// Charges `n` bytes; false once a limit is passed.
+    /// Charges `n` decompressed bytes; false once the limit is passed.
     fn charge(&self, n: usize) -> bool {
-        if self.hit.get().is_some() {
-            return false;
-        }
         let used = self.used.get().saturating_add(n as u64);
         self.used.set(used);
         if used > self.max_bytes {
-            self.hit.set(Some(Limit::Bytes));
-        } else if used > RATIO_FLOOR && used / self.input_len.max(1) > self.max_ratio {
+            self.spent.set(true);
+        }
+        !self.spent.get()
+    }
+
+    fn remaining(&self) -> u64 {
+        self.max_bytes.saturating_sub(self.used.get())
+    }
+
+    fn memory_left(&self) -> u64 {
+        self.max_memory.saturating_sub(self.memory.get())
+    }
+
+    /// Reserves `n` bytes of decoder memory; false (nothing reserved) when they do not fit.
+    fn reserve(&self, n: u64) -> bool {
+        if n > self.memory_left() {
+            return false;
+        }
+        self.memory.set(self.memory.get() + n);
+        true
+    }
+
+    fn release(&self, n: u64) {
+        self.memory.set(self.memory.get().saturating_sub(n));
+    }
+
+    /// Counts one member; false once past the member limit.
+    fn member(&self) -> bool {
+        let n = self.members.get() + 1;
+        self.members.set(n);
+        n <= self.max_members
+    }
+}
+
+/// What the expansion ratio is measured on: a top-level stream, or one zip member.
+struct Unit {
+    /// Compressed bytes (for a stream, read so far).
+    compressed: Cell<u64>,
+    produced: Cell<u64>,
+    max_ratio: u64,
+    hit: Cell<Option<Limit>>,
+}
+
+impl Unit {
+    fn new(compressed: u64, max_ratio: u64) -> Unit {
+        Unit {
+            compressed: Cell::new(compressed),
+            produced: Cell::new(0),
+            max_ratio,
+            hit: Cell::new(None),
+        }
+    }
+
+    fn charge(&self, n: usize) -> bool {
+        let produced = self.produced.get().saturating_add(n as u64);
+        self.produced.set(produced);
+        if produced > RATIO_FLOOR && produced / self.compressed.get().max(1) > self.max_ratio {
             self.hit.set(Some(Limit::Ratio));
         }
         self.hit.get().is_none()
     }
-
-    fn stopped(&self) -> bool {
-        self.hit.get().is_some()
-    }
 }
 
-/// The error a metered reader returns once the budget is spent.
+/// The error a metered reader returns once a limit is reached.
 #[derive(Debug)]
 struct LimitReached;
 
@@ -326,30 +464,200 @@ impl fmt::Display for LimitReached {
 
 impl std::error::Error for LimitReached {}
 
-/// A decompressor's output, charged to the budget as it is read.
+/// A decompressor's output, charged to the budget and its unit as it is read. `failed` is
+/// set when the decompressor itself reports an error (corrupt data).
 struct Metered<R> {
     inner: R,
     budget: Rc<Budget>,
+    unit: Rc<Unit>,
+    failed: Rc<Cell<bool>>,
+    /// A zip member's uncompressed size as its header declares it: more is refused.
+    declared: Option<u64>,
+    produced: u64,
 }
 
 impl<R: Read> Read for Metered<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.budget.stopped() {
+        if self.budget.spent.get() || self.unit.hit.get().is_some() {
             return Err(io::Error::other(LimitReached));
         }
-        let n = self.inner.read(buf)?;
-        if !self.budget.charge(n) {
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.failed.set(true);
+                return Err(e);
+            }
+        };
+        self.produced = self.produced.saturating_add(n as u64);
+        // A little slack: some writers record sizes a few bytes off.
+        if self
+            .declared
+            .is_some_and(|d| self.produced > d.saturating_add(4096))
+        {
+            self.unit.hit.set(Some(Limit::Declared));
+            return Err(io::Error::other(LimitReached));
+        }
+        // Both are charged: the budget bounds the work, the unit spots a bomb.
+        let within_budget = self.budget.charge(n);
+        if !(self.unit.charge(n) && within_budget) {
             return Err(io::Error::other(LimitReached));
         }
         Ok(n)
     }
 }
 
-/// Walks one top-level archive depth-first.
+/// Keeps the last [`TAIL`] bytes a decompressor read, so that after corrupt data the bytes
+/// it had read ahead are scanned too.
+struct Recorder<'r> {
+    inner: &'r mut dyn Read,
+    tail: Vec<u8>,
+}
+
+/// Read-ahead of the decompressors (zstd's input buffer is 128 KiB).
+const TAIL: usize = 256 << 10;
+
+impl Read for Recorder<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tail.extend_from_slice(&buf[..n]);
+        if self.tail.len() > 2 * TAIL {
+            let cut = self.tail.len() - TAIL;
+            self.tail.drain(..cut);
+        }
+        Ok(n)
+    }
+}
+
+/// True when `err` is a decoder refusing data that needs more memory than it was allowed.
+fn is_memory_refusal(err: &io::Error) -> bool {
+    if let Some(inner) = err.get_ref() {
+        if let Some(liblzma::stream::Error::MemLimit) = inner.downcast_ref() {
+            return true;
+        }
+    }
+    let text = err.to_string();
+    text.contains("too much memory") || text.contains("memory limit reached")
+}
+
+/// The window size a zstd frame header asks for, when `head` holds one.
+fn zstd_window(head: &[u8]) -> Option<u64> {
+    let descriptor = *head.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    if !single_segment {
+        let w = *head.get(5)?;
+        let exponent = u64::from(w >> 3);
+        let base = 1u64 << (10 + exponent);
+        return Some(base + base / 8 * u64::from(w & 7));
+    }
+    // Single segment: the window is the content size.
+    let dict_id_bytes = [0usize, 1, 2, 4][usize::from(descriptor & 3)];
+    let fcs_bytes = [1usize, 2, 4, 8][usize::from(descriptor >> 6)];
+    let at = 5 + dict_id_bytes;
+    let field = head.get(at..at + fcs_bytes)?;
+    let mut le = [0u8; 8];
+    le[..fcs_bytes].copy_from_slice(field);
+    let size = u64::from_le_bytes(le);
+    Some(if fcs_bytes == 2 { size + 256 } else { size })
+}
+
+/// The LZMA2 dictionary size the first block of an xz stream asks for, when `head` holds
+/// its header.
+fn xz_dictionary(head: &[u8]) -> Option<u64> {
+    let size = usize::from(*head.get(12)?);
+    if size == 0 {
+        return Some(0); // no block: an empty stream
+    }
+    let header = head.get(12..12 + (size + 1) * 4)?;
+    let flags = *header.get(1)?;
+    let mut pos = 2;
+    let varint = |pos: &mut usize| -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..63).step_by(7) {
+            let b = *header.get(*pos)?;
+            *pos += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    if flags & 0x40 != 0 {
+        varint(&mut pos)?;
+    }
+    if flags & 0x80 != 0 {
+        varint(&mut pos)?;
+    }
+    for _ in 0..=(flags & 3) {
+        let id = varint(&mut pos)?;
+        let props = usize::try_from(varint(&mut pos)?).ok()?;
+        if id == 0x21 {
+            let bits = u32::from(*header.get(pos)? & 0x3f);
+            if bits > 40 {
+                return None;
+            }
+            return Some(if bits == 40 {
+                u64::from(u32::MAX)
+            } else {
+                (2 | u64::from(bits & 1)) << (bits / 2 + 11)
+            });
+        }
+        pos += props;
+    }
+    None
+}
+
+/// Decoder memory beyond the window (buffers, tables).
+const DECODER_OVERHEAD: u64 = 1 << 20;
+
+/// Reads the end-of-central-directory record of a zip: how many entries its directory says
+/// it has (zip64 included).
+fn zip_entry_count<R: Read + io::Seek>(reader: &mut R, len: u64) -> Option<u64> {
+    use io::SeekFrom;
+    const EOCD: &[u8] = b"PK\x05\x06";
+    let tail_len = len.min(22 + 65_535);
+    reader.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = Vec::new();
+    Read::take(&mut *reader, tail_len)
+        .read_to_end(&mut tail)
+        .ok()?;
+    let at = memchr::memmem::rfind(&tail, EOCD)?;
+    let rec = tail.get(at..at + 22)?;
+    let count = u64::from(u16::from_le_bytes([rec[10], rec[11]]));
+    if count != 0xffff {
+        return Some(count);
+    }
+    // Zip64: the locator sits just before, and points at the zip64 record.
+    let loc = tail.get(at.checked_sub(20)?..at)?;
+    if &loc[..4] != b"PK\x06\x07" {
+        return Some(count);
+    }
+    let mut off = [0u8; 8];
+    off.copy_from_slice(&loc[8..16]);
+    reader.seek(SeekFrom::Start(u64::from_le_bytes(off))).ok()?;
+    let mut rec = [0u8; 40];
+    reader.read_exact(&mut rec).ok()?;
+    if &rec[..4] != b"PK\x06\x06" {
+        return Some(count);
+    }
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&rec[32..40]);
+    Some(u64::from_le_bytes(n))
+}
+
+/// Most central-directory entries held in memory at once (each costs some hundreds of bytes
+/// in the zip reader); a zip with more is read from its local headers, front to back.
+const MAX_DIRECTORY: u64 = 65_536;
+
+/// Walks one top-level input depth-first.
 struct Walker<'a, 's> {
-    depth_limit: u32,
+    opts: ArchiveOptions,
     budget: Rc<Budget>,
+    /// What the ratio is measured on now: the top-level stream, or the zip member being read.
+    unit: Rc<Unit>,
     warned_limit: bool,
+    /// Members skipped because the budget was spent after the limit warning.
+    after_limit: u64,
     scan: &'a mut ScanFn<'s>,
     base: Origin,
     report: ArchiveReport,
@@ -373,8 +681,16 @@ impl Walker<'_, '_> {
         self.report.warnings.push(InputError { path, message });
     }
 
+    /// Records something not scanned (`count` things: members, streams).
+    fn skip(&mut self, chain: &[String], count: u64, message: String) {
+        let path = self.name(chain);
+        self.report.unscanned += count;
+        self.report.skipped.push(InputError { path, message });
+    }
+
     fn error(&mut self, chain: &[String], message: String) {
         let path = self.name(chain);
+        self.report.unscanned += 1;
         self.report.errors.push(InputError { path, message });
     }
 
@@ -382,29 +698,63 @@ impl Walker<'_, '_> {
         Metered {
             inner,
             budget: self.budget.clone(),
+            unit: self.unit.clone(),
+            failed: Rc::new(Cell::new(false)),
+            declared: None,
+            produced: 0,
         }
     }
 
-    /// Reports a failed read: the limit warning (once), or the corruption error.
+    /// True once the whole input's budget is spent.
+    fn spent(&self) -> bool {
+        self.budget.spent.get()
+    }
+
+    /// Reports a failed read: a limit (the bytes limit once), a refused decoder, or the
+    /// corruption error.
     fn read_failed(&mut self, chain: &[String], within: Option<Format>, err: &io::Error) {
-        if let Some(limit) = self.budget.hit.get() {
+        if let Some(limit) = self.unit.hit.get() {
+            let message = match limit {
+                Limit::Declared => "member is larger than its zip header declares (a \
+                                    decompression bomb?); the rest of it is not scanned"
+                    .to_string(),
+                _ => format!(
+                    "expands more than {}x its size (a decompression bomb?; --max-ratio \
+                     raises the limit); the rest of it is not scanned",
+                    self.unit.max_ratio
+                ),
+            };
+            // One warning per unit: the member (or stream) it happened in.
+            self.unit.hit.set(Some(Limit::Bytes));
+            if limit != Limit::Bytes {
+                self.skip(chain, 1, message);
+            }
+            return;
+        }
+        if self.spent() {
             if !self.warned_limit {
                 self.warned_limit = true;
-                let message = match limit {
-                    Limit::Bytes => format!(
-                        "archive decompresses past {} (--max-archive-bytes raises the limit); \
-                         the rest of the archive is skipped",
-                        human_bytes(self.budget.max_bytes)
-                    ),
-                    Limit::Ratio => format!(
-                        "archive expands more than {}x its size (a decompression bomb?; \
-                         --max-ratio raises the limit); the rest of the archive is skipped",
-                        self.budget.max_ratio
-                    ),
-                };
+                let message = format!(
+                    "archive decompresses past {} (--max-archive-bytes raises the limit); \
+                     the rest of the archive is not scanned",
+                    human_bytes(self.budget.max_bytes)
+                );
                 // Name the top-level archive and the member being read.
-                self.warn(chain, message);
+                self.skip(chain, 1, message);
             }
+            return;
+        }
+        if is_memory_refusal(err) {
+            let what = within.map_or("data", Format::as_str);
+            self.skip(
+                chain,
+                1,
+                format!(
+                    "{what} data needs more decoder memory than the {} left of the limit \
+                     ({err}); the rest of it is not scanned",
+                    human_bytes(self.budget.memory_left())
+                ),
+            );
             return;
         }
         let what = match within {
@@ -416,61 +766,125 @@ impl Walker<'_, '_> {
 
     /// Opens `reader` as `format`; `depth` is the nesting level this archive sits at.
     fn open(&mut self, format: Format, reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
-        self.report.archives += 1;
-        let result = match format {
-            Format::Gzip => {
-                let mut r = self.metered(flate2::read::MultiGzDecoder::new(reader));
-                self.member(&mut r, chain, depth, Some(format));
-                Ok(())
-            }
-            Format::Bzip2 => {
-                let mut r = self.metered(bzip2::read::MultiBzDecoder::new(reader));
-                self.member(&mut r, chain, depth, Some(format));
-                Ok(())
-            }
-            Format::Xz => {
-                let mut r = self.metered(liblzma::read::XzDecoder::new_multi_decoder(reader));
-                self.member(&mut r, chain, depth, Some(format));
-                Ok(())
-            }
-            Format::Zstd => zstd::stream::read::Decoder::new(reader).map(|d| {
-                let mut r = self.metered(d);
-                self.member(&mut r, chain, depth, Some(format));
-            }),
+        match format {
             Format::Tar => {
+                self.report.archives += 1;
                 self.tar(reader, chain, depth);
-                Ok(())
             }
             Format::Zip => {
-                let mut bytes = Vec::new();
-                match Read::take(&mut *reader, MAX_NESTED_ZIP + 1).read_to_end(&mut bytes) {
-                    Ok(_) if bytes.len() as u64 > MAX_NESTED_ZIP => {
-                        self.warn(
-                            chain,
-                            format!(
-                                "nested zip larger than {}: read member by member from its \
-                                 local headers (members stored with data descriptors are skipped)",
-                                human_bytes(MAX_NESTED_ZIP)
-                            ),
-                        );
-                        self.zip_stream(&mut Cursor::new(bytes).chain(reader), chain, depth);
-                        Ok(())
-                    }
-                    Ok(_) => {
-                        self.zip(&bytes, chain, depth);
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
+                self.report.archives += 1;
+                self.zip_in_stream(reader, chain, depth);
+            }
+            _ => self.decompress(format, reader, chain, depth),
+        }
+    }
+
+    /// Decompresses `input` (a `format` stream) and scans what comes out as one member. The
+    /// decoder's window is reserved from the memory budget first (refused with a warning when
+    /// it does not fit); after corrupt data, the rest of the input is scanned as raw bytes.
+    fn decompress(
+        &mut self,
+        format: Format,
+        input: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: u32,
+    ) {
+        self.report.archives += 1;
+        let mut head = Vec::with_capacity(64);
+        if let Err(e) = Read::take(&mut *input, 64).read_to_end(&mut head) {
+            self.read_failed(chain, Some(format), &e);
+            return;
+        }
+        let left = self.budget.memory_left();
+        // The memory this decoder may use, and the cap given to it.
+        let need = match format {
+            Format::Zstd => {
+                let window = zstd_window(&head).unwrap_or(8 << 20).max(1 << 10);
+                // Room for the usual windows when it fits, so later frames of a stream
+                // (concatenated files) are not refused for being a little larger.
+                let window = if window < 8 << 20 && left >= 8 << 20 {
+                    8 << 20
+                } else {
+                    window
+                };
+                // Every frame of the stream is held to the first one's window (rounded up
+                // to a power of two), so what is reserved is what it may use.
+                let log = 64 - (window - 1).leading_zeros();
+                Some((1u64 << log.min(31), log.min(31)))
+            }
+            Format::Xz => {
+                let dict = xz_dictionary(&head).unwrap_or(64 << 20);
+                Some((dict.saturating_add(DECODER_OVERHEAD), 0))
+            }
+            // Small, fixed: 32 KiB (gzip), under 4 MiB (bzip2).
+            _ => None,
+        };
+        let reserved = need.map_or(0, |(n, _)| n);
+        if !self.budget.reserve(reserved) {
+            self.skip(
+                chain,
+                1,
+                format!(
+                    "{} stream needs a {} window, more than the {} of decoder memory left \
+                     (a hostile header?); not scanned",
+                    format.as_str(),
+                    human_bytes(reserved),
+                    human_bytes(left)
+                ),
+            );
+            return;
+        }
+        let mut recorder = Recorder {
+            inner: input,
+            tail: Vec::new(),
+        };
+        let failed;
+        {
+            let mut source = Cursor::new(head).chain(&mut recorder);
+            let decoder: io::Result<Box<dyn Read + '_>> = match format {
+                Format::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(&mut source))),
+                Format::Bzip2 => Ok(Box::new(bzip2::read::MultiBzDecoder::new(&mut source))),
+                Format::Xz => liblzma::stream::Stream::new_stream_decoder(
+                    reserved,
+                    liblzma::stream::CONCATENATED,
+                )
+                .map_err(io::Error::other)
+                .map(|stream| {
+                    Box::new(liblzma::read::XzDecoder::new_stream(&mut source, stream))
+                        as Box<dyn Read>
+                }),
+                _ => zstd::stream::read::Decoder::new(&mut source).and_then(|mut d| {
+                    d.window_log_max(need.map_or(27, |(_, log)| log.max(10)))?;
+                    Ok(Box::new(d) as Box<dyn Read>)
+                }),
+            };
+            match decoder {
+                Ok(decoder) => {
+                    let mut r = self.metered(decoder);
+                    failed = r.failed.clone();
+                    self.member(&mut r, chain, depth, Some(format));
+                }
+                Err(e) => {
+                    self.budget.release(reserved);
+                    self.read_failed(chain, Some(format), &e);
+                    return;
                 }
             }
-        };
-        if let Err(e) = result {
-            self.read_failed(chain, Some(format), &e);
+        }
+        self.budget.release(reserved);
+        if failed.get() && !self.spent() && self.unit.hit.get().is_none() {
+            // Whatever follows the corrupt spot is still read, as raw bytes.
+            let Recorder { inner, tail } = recorder;
+            let mut rest = Cursor::new(tail).chain(inner);
+            chain.push(format!("(bytes after corrupt {} data)", format.as_str()));
+            let _ = self.leaf(&mut rest, chain);
+            chain.pop();
         }
     }
 
     /// Scans what `reader` yields for the member `chain`: opened as an archive when it is one
-    /// (and the depth allows), else scanned as a blob. `within` is the format it came out of.
+    /// (and the depth allows), else scanned as a blob. `within` is the format it came out of
+    /// (None for a top-level input, at depth 0).
     fn member(
         &mut self,
         reader: &mut dyn Read,
@@ -486,8 +900,13 @@ impl Walker<'_, '_> {
             self.read_failed(chain, within, &e);
             return;
         }
+        let format = if self.opts.depth == 0 {
+            None
+        } else {
+            sniff(&head)
+        };
         let mut whole = Cursor::new(head).chain(reader);
-        match sniff(whole.get_ref().0.get_ref()) {
+        match format {
             Some(format) => {
                 // A tar straight out of a compression stream (.tar.gz) is one level, not two.
                 let level = if format == Format::Tar && within.is_some_and(Format::is_compression) {
@@ -495,21 +914,36 @@ impl Walker<'_, '_> {
                 } else {
                     depth + 1
                 };
-                if level <= self.depth_limit {
+                if level <= self.opts.depth {
                     self.open(format, &mut whole, chain, level);
                     return;
                 }
-                self.warn(
+                self.skip(
                     chain,
+                    1,
                     format!(
-                        "{} archive nested deeper than --archive-depth {}: scanned as raw bytes",
+                        "{} archive nested deeper than --archive-depth {}: scanned as raw bytes \
+                         only",
                         format.as_str(),
-                        self.depth_limit
+                        self.opts.depth
                     ),
                 );
                 self.leaf_checked(&mut whole, chain, within);
             }
-            None => self.leaf_checked(&mut whole, chain, within),
+            None => {
+                let unpackable = self.opts.depth > 0;
+                if let Some(name) = unsupported(whole.get_ref().0.get_ref()).filter(|_| unpackable)
+                {
+                    self.skip(
+                        chain,
+                        1,
+                        format!(
+                            "{name} data cannot be unpacked by keysweep: scanned as raw bytes only"
+                        ),
+                    );
+                }
+                self.leaf_checked(&mut whole, chain, within)
+            }
         }
     }
 
@@ -525,58 +959,168 @@ impl Walker<'_, '_> {
             archive_member: (!chain.is_empty()).then(|| chain.join("!")),
             ..self.base.clone()
         };
-        let (found, result) = scan_stream(reader, &origin, &mut *self.scan, &mut self.buf);
+        let segment = self.opts.segment.max(1024);
+        let overlap = SEGMENT_OVERLAP.min(segment / 4) & !1;
+        let (found, result) = scan_stream_sized(
+            reader,
+            &origin,
+            &mut *self.scan,
+            &mut self.buf,
+            segment,
+            overlap,
+        );
         self.report.findings.extend(found);
         result
     }
 
+    /// Counts one member against the member limit; past it, warns once and returns false.
+    fn count_member(&mut self, chain: &[String]) -> bool {
+        if self.budget.member() {
+            return true;
+        }
+        if self.budget.members.get() == self.budget.max_members + 1 {
+            let message = format!(
+                "more than {} archive members: the rest are not scanned",
+                self.budget.max_members
+            );
+            self.skip(chain, 1, message);
+        }
+        false
+    }
+
     fn tar(&mut self, reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
         let mut archive = tar::Archive::new(reader);
-        let entries = match archive.entries() {
-            Ok(entries) => entries,
+        let mut broken = false;
+        match archive.entries() {
             Err(e) => {
                 self.read_failed(chain, Some(Format::Tar), &e);
-                return;
+                broken = true;
             }
-        };
-        let mut last: Option<String> = None;
-        for entry in entries {
-            let mut entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    if !self.budget.stopped() {
-                        // Name the member after which the archive broke.
-                        let after = last
-                            .map(|m| format!(" (after member {m})"))
-                            .unwrap_or_default();
-                        self.error(chain, format!("corrupt or truncated tar data{after}: {e}"));
-                    } else {
-                        self.read_failed(chain, Some(Format::Tar), &e);
+            Ok(entries) => {
+                let mut last: Option<String> = None;
+                for entry in entries {
+                    let mut entry = match entry {
+                        Ok(entry) => entry,
+                        Err(e) => {
+                            if self.spent() || self.unit.hit.get().is_some() {
+                                self.read_failed(chain, Some(Format::Tar), &e);
+                            } else {
+                                // Name the member after which the archive broke.
+                                let after = last
+                                    .map(|m| format!(" (after member {m})"))
+                                    .unwrap_or_default();
+                                self.error(
+                                    chain,
+                                    format!(
+                                        "corrupt or truncated tar data{after}: {e}; the rest is \
+                                         scanned as raw bytes"
+                                    ),
+                                );
+                                broken = true;
+                            }
+                            break;
+                        }
+                    };
+                    let kind = entry.header().entry_type();
+                    if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                        continue;
                     }
-                    return;
+                    // The name exactly as stored (`../x`, `/etc/x` included): nothing is
+                    // written, so it is only a name.
+                    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                    last = Some(name.clone());
+                    chain.push(name);
+                    if !self.count_member(chain) {
+                        chain.pop();
+                        return;
+                    }
+                    self.member(&mut entry, chain, depth, Some(Format::Tar));
+                    chain.pop();
+                    if self.spent() || self.unit.hit.get().is_some() {
+                        return;
+                    }
                 }
-            };
-            let kind = entry.header().entry_type();
-            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-                continue;
             }
-            // The name exactly as stored (`../x`, `/etc/x` included): nothing is written, so
-            // it is only a name.
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            last = Some(name.clone());
-            chain.push(name);
-            self.member(&mut entry, chain, depth, Some(Format::Tar));
+        }
+        if self.spent() || self.unit.hit.get().is_some() {
+            return;
+        }
+        // What follows the corrupt spot, or the end-of-archive blocks (padding, or data
+        // appended to the tar), is scanned as raw bytes.
+        let mut rest = archive.into_inner();
+        chain.push(if broken {
+            "(bytes after corrupt tar data)".to_string()
+        } else {
+            "(bytes after the end of the tar archive)".to_string()
+        });
+        if let Err(e) = self.leaf(&mut rest, chain) {
             chain.pop();
-            if self.budget.stopped() {
-                return;
+            self.read_failed(chain, Some(Format::Tar), &e);
+            return;
+        }
+        chain.pop();
+    }
+
+    /// A zip read from a stream: held in memory when it fits (its directory is at its end),
+    /// else read member by member from its local headers.
+    fn zip_in_stream(&mut self, reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
+        let cap = MAX_NESTED_ZIP.min(self.budget.memory_left());
+        let mut bytes = Vec::new();
+        match Read::take(&mut *reader, cap + 1).read_to_end(&mut bytes) {
+            Ok(_) if bytes.len() as u64 > cap => {
+                self.warn(
+                    chain,
+                    format!(
+                        "zip larger than {} inside a stream: read member by member from its \
+                         local headers",
+                        human_bytes(cap)
+                    ),
+                );
+                self.zip_stream(&mut Cursor::new(bytes).chain(reader), chain, depth, None);
+            }
+            Ok(_) => {
+                let held = bytes.len() as u64;
+                self.budget.reserve(held);
+                self.zip(&mut Cursor::new(&bytes[..]), held, chain, depth);
+                self.budget.release(held);
+            }
+            Err(e) => {
+                // What was read is scanned as raw bytes.
+                let _ = self.leaf(&mut Cursor::new(bytes), chain);
+                self.read_failed(chain, Some(Format::Zip), &e);
             }
         }
     }
 
-    /// Reads a zip held in memory: by its central directory, or, when that is broken, by
-    /// walking the members' local headers from the start.
-    fn zip(&mut self, data: &[u8], chain: &mut Vec<String>, depth: u32) {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+    /// Reads a zip by random access: by its central directory, or, when that is broken or
+    /// too large to hold, by walking the members' local headers from the start. A member
+    /// past a limit is skipped alone; the members after it are still read.
+    fn zip<R: Read + io::Seek>(
+        &mut self,
+        reader: &mut R,
+        len: u64,
+        chain: &mut Vec<String>,
+        depth: u32,
+    ) {
+        let entries = zip_entry_count(reader, len);
+        if let Some(n) = entries.filter(|&n| n > MAX_DIRECTORY) {
+            self.warn(
+                chain,
+                format!(
+                    "zip directory lists {n} members: read from their local headers instead \
+                     of holding the directory"
+                ),
+            );
+            if io::Seek::rewind(reader).is_ok() {
+                self.zip_stream(reader, chain, depth, Some(n));
+            }
+            return;
+        }
+        if io::Seek::rewind(reader).is_err() {
+            self.error(chain, "cannot read zip".to_string());
+            return;
+        }
+        let mut archive = match zip::ZipArchive::new(&mut *reader) {
             Ok(archive) => archive,
             Err(e) => {
                 self.error(
@@ -586,13 +1130,24 @@ impl Walker<'_, '_> {
                          headers instead"
                     ),
                 );
-                self.zip_stream(&mut Cursor::new(data), chain, depth);
+                if io::Seek::rewind(reader).is_ok() {
+                    self.zip_stream(reader, chain, depth, None);
+                }
                 return;
             }
         };
-        for index in 0..archive.len() {
-            let (name, encrypted, is_dir) = match archive.by_index_raw(index) {
-                Ok(file) => (file.name().to_string(), file.encrypted(), file.is_dir()),
+        let total = archive.len();
+        for index in 0..total {
+            let (name, encrypted, is_dir, method, size, packed) = match archive.by_index_raw(index)
+            {
+                Ok(file) => (
+                    file.name().to_string(),
+                    file.encrypted(),
+                    file.is_dir(),
+                    file.compression(),
+                    file.size(),
+                    file.compressed_size(),
+                ),
                 Err(e) => {
                     self.error(chain, format!("corrupt zip member #{index}: {e}"));
                     continue;
@@ -602,53 +1157,138 @@ impl Walker<'_, '_> {
                 continue;
             }
             chain.push(name);
-            if encrypted {
-                self.warn(chain, "encrypted zip member: not scanned".to_string());
+            if !self.count_member(chain) {
+                chain.pop();
+                let left = (total - index) as u64;
+                self.report.unscanned += left.saturating_sub(1);
+                return;
+            }
+            if self.spent() {
+                self.after_limit += 1;
+            } else if encrypted {
+                self.skip(chain, 1, "encrypted zip member: not scanned".to_string());
+            } else if size > self.budget.remaining() {
+                self.skip(
+                    chain,
+                    1,
+                    format!(
+                        "zip member decompresses to {}, past the {} left of --max-archive-bytes: \
+                         not scanned (later members are)",
+                        human_bytes(size),
+                        human_bytes(self.budget.remaining())
+                    ),
+                );
             } else {
-                match archive.by_index(index) {
-                    Ok(file) => {
+                let unit = Rc::new(Unit::new(packed, self.opts.max_ratio));
+                let outer = std::mem::replace(&mut self.unit, unit);
+                // Zstd and xz members are decoded here, with the memory caps.
+                let own = match method {
+                    zip::CompressionMethod::Zstd => Some(Format::Zstd),
+                    zip::CompressionMethod::Xz => Some(Format::Xz),
+                    _ => None,
+                };
+                let opened = match own {
+                    Some(format) => archive.by_index_raw(index).map(|raw| {
+                        let mut raw = raw;
+                        self.decompress(format, &mut raw, chain, depth);
+                    }),
+                    None => archive.by_index(index).map(|file| {
                         let mut reader = self.metered(file);
+                        reader.declared = Some(size);
                         self.member(&mut reader, chain, depth, Some(Format::Zip));
-                    }
+                    }),
+                };
+                self.unit = outer;
+                match opened {
+                    Ok(()) => {}
                     // A method or feature this build cannot read: not damage.
                     Err(zip::result::ZipError::UnsupportedArchive(what)) => {
-                        self.warn(chain, format!("zip member not scanned: {what}"))
+                        self.skip(chain, 1, format!("zip member not scanned: {what}"))
                     }
                     Err(e) => self.error(chain, format!("cannot open zip member: {e}")),
                 }
             }
             chain.pop();
-            if self.budget.stopped() {
-                return;
-            }
         }
     }
 
-    /// Members of a zip from their local headers, front to back: for a broken central
-    /// directory, or a nested zip too large to hold in memory.
-    fn zip_stream(&mut self, mut reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
-        loop {
+    /// Members of a zip from their local headers, front to back: for a broken or huge
+    /// central directory, or a zip too large to hold in memory. `listed` is how many members
+    /// the directory says there are, when known.
+    fn zip_stream(
+        &mut self,
+        mut reader: &mut dyn Read,
+        chain: &mut Vec<String>,
+        depth: u32,
+        listed: Option<u64>,
+    ) {
+        let mut seen = 0u64;
+        let broken = loop {
             let file = match zip::read::read_zipfile_from_stream(&mut reader) {
                 Ok(Some(file)) => file,
-                // The directory starts, or the broken part is reached: stop there.
-                Ok(None) | Err(_) => return,
+                // The directory starts: every member was read.
+                Ok(None) => return,
+                Err(e) => break e.to_string(),
             };
+            seen += 1;
             if file.is_dir() {
                 continue;
             }
             chain.push(file.name().to_string());
-            if file.encrypted() {
-                self.warn(chain, "encrypted zip member: not scanned".to_string());
-            } else {
-                let mut reader = self.metered(file);
-                self.member(&mut reader, chain, depth, Some(Format::Zip));
-            }
-            chain.pop();
-            if self.budget.stopped() {
+            if !self.count_member(chain) {
+                chain.pop();
+                if let Some(n) = listed {
+                    self.report.unscanned += n.saturating_sub(seen);
+                }
                 return;
             }
-        }
+            if self.spent() {
+                self.after_limit += 1;
+            } else if file.encrypted() {
+                self.skip(chain, 1, "encrypted zip member: not scanned".to_string());
+            } else {
+                let unit = Rc::new(Unit::new(file.compressed_size(), self.opts.max_ratio));
+                let outer = std::mem::replace(&mut self.unit, unit);
+                let declared = Some(file.size()).filter(|&s| s > 0);
+                let mut reader = self.metered(file);
+                reader.declared = declared;
+                self.member(&mut reader, chain, depth, Some(Format::Zip));
+                self.unit = outer;
+            }
+            chain.pop();
+        };
+        let left = listed.map(|n| n.saturating_sub(seen));
+        self.error(
+            chain,
+            format!(
+                "zip member cannot be read from its local header ({broken}){}; the rest is \
+                 scanned as raw bytes",
+                left.map(|n| format!(", {n} listed members left"))
+                    .unwrap_or_default()
+            ),
+        );
+        chain.push("(bytes after an unreadable zip member)".to_string());
+        let _ = self.leaf(&mut reader, chain);
+        chain.pop();
     }
+}
+
+/// Formats keysweep recognises but cannot unpack: their contents are only scanned as raw
+/// bytes, which is counted as not scanned.
+fn unsupported(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 7] = [
+        (b"7z\xbc\xaf\x27\x1c", "7z"),
+        (b"Rar!\x1a\x07", "rar"),
+        (b"\x04\x22\x4d\x18", "lz4"),
+        (b"LZIP", "lzip"),
+        (b"\x89LZO\x00\r\n\x1a\n", "lzop"),
+        (b"\x1f\x9d", "compress (.Z)"),
+        (b"MSCF\x00\x00\x00\x00", "cab"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, name)| *name)
 }
 
 /// Lines and columns that come before a segment's first byte in the whole stream.

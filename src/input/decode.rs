@@ -21,6 +21,7 @@ use std::ops::Range;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
+use crate::allow;
 use crate::detect::encoded::{Tap, TapKind};
 use crate::detect::{Detector, Match, ScanState};
 use crate::finding::{self, Finding};
@@ -256,7 +257,7 @@ impl DecodeState {
                 _ => regions.push(r),
             }
         }
-        let mut decoded: Vec<(usize, Match, Encoding)> = Vec::new();
+        let mut decoded: Vec<(usize, Match, Encoding, bool)> = Vec::new();
         for region in regions {
             let first = self
                 .triggers
@@ -266,20 +267,21 @@ impl DecodeState {
             let matches = detector.scan(&self.view, &mut self.state);
             for m in matches {
                 if let Some((offset, encoding)) = self.decoded_part(&m) {
-                    decoded.push((offset, m, encoding));
+                    let allowed = self.allowed(data, &m);
+                    decoded.push((offset, m, encoding, allowed));
                 }
             }
         }
         if decoded.is_empty() {
             return;
         }
-        decoded.sort_by_key(|(offset, _, _)| *offset);
-        let offsets: Vec<usize> = decoded.iter().map(|(o, _, _)| *o).collect();
+        decoded.sort_by_key(|(offset, ..)| *offset);
+        let offsets: Vec<usize> = decoded.iter().map(|(o, ..)| *o).collect();
         let positions = finding::locate(data, &offsets, |_| {});
         let found = decoded
             .iter()
             .zip(positions)
-            .map(|((_, m, encoding), at)| {
+            .map(|((_, m, encoding, allowed), at)| {
                 let decoded_from = match &origin.decoded_from {
                     Some(outer) => format!("{outer}+{}", encoding.as_str()),
                     None => encoding.as_str().to_string(),
@@ -288,7 +290,9 @@ impl DecodeState {
                     decoded_from: Some(decoded_from),
                     ..origin.clone()
                 };
-                Finding::from_match(detector, m, &origin, at)
+                let mut finding = Finding::from_match(detector, m, &origin, at);
+                finding.inline_allowed = *allowed;
+                finding
             })
             .collect();
         merge_decoded(findings, found);
@@ -401,6 +405,23 @@ impl DecodeState {
             None => piece.orig.start + (offset - piece.view),
             Some(_) => piece.orig.start,
         }
+    }
+
+    /// True when a match in the view is allowed by a `keysweep:allow` marker: on the blob
+    /// line of each of its parts' encoded text, or on its line in the decoded text.
+    fn allowed(&self, data: &[u8], m: &Match) -> bool {
+        if allow::allowed(&self.view, m) {
+            return true;
+        }
+        let mut parts = [&m.key_id, &m.secret, &m.token]
+            .into_iter()
+            .flatten()
+            .map(|span| self.to_blob(span.start))
+            .peekable();
+        if parts.peek().is_none() {
+            return allow::line_has_marker(data, self.to_blob(m.offset));
+        }
+        parts.all(|at| allow::line_has_marker(data, at))
     }
 
     /// For a match in the view that decoded bytes are part of: where to report it in the blob

@@ -30,6 +30,9 @@ pub enum WalkItem {
     /// Something skipped that loses nothing, e.g. a symbolic link loop (its target is walked
     /// through the real path).
     Warning(InputError),
+    /// A FIFO, socket or device met in a walk: not read (a read could block or never end),
+    /// counted as not scanned.
+    Skipped(InputError),
 }
 
 fn builder(roots: &[PathBuf], opts: &WalkOptions, respect_ignore: bool) -> Option<WalkBuilder> {
@@ -99,6 +102,14 @@ where
                         || (entry.depth() == 0 && entry.path().is_file());
                     if is_file {
                         worker(WalkItem::File(entry.into_path()));
+                    } else if let Some(kind) = entry.file_type().and_then(special_kind) {
+                        worker(WalkItem::Skipped(InputError {
+                            path: entry.path().display().to_string(),
+                            message: format!(
+                                "{kind} skipped in a directory walk (name it on the command \
+                                 line to read it)"
+                            ),
+                        }));
                     }
                 }
                 Err(err) if is_loop(&err) => worker(WalkItem::Warning(walk_error(err))),
@@ -127,6 +138,36 @@ pub fn count_files_without_ignore(roots: &[PathBuf], opts: &WalkOptions) -> u64 
         })
     });
     count.into_inner()
+}
+
+/// What kind of special file `t` is: FIFO, socket or device (None for files, directories,
+/// symbolic links).
+fn special_kind(t: std::fs::FileType) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("FIFO");
+        }
+        if t.is_socket() {
+            return Some("socket");
+        }
+        if t.is_char_device() {
+            return Some("character device");
+        }
+        if t.is_block_device() {
+            return Some("block device");
+        }
+    }
+    let _ = t;
+    None
+}
+
+/// True when `path` (followed through symbolic links) exists and is neither a directory nor
+/// a regular file: a FIFO, a device, `/dev/stdin` on a pipe, a process substitution. Such
+/// an explicit input is read as a stream.
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_dir() && !m.is_file())
 }
 
 /// True when `path` names stdin.

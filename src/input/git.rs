@@ -29,8 +29,9 @@ use git2::{
 
 use crate::detect::Detector;
 use crate::finding::Finding;
+use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::{InputError, Origin};
-use crate::scan::{BlobScanner, Outcome, Stats};
+use crate::scan::{BlobScanner, FileOutcome, Outcome, ScanOptions, Stats};
 
 /// Errors that stop a git scan (a single unreadable blob does not: it becomes an
 /// [`InputError`] and the scan goes on).
@@ -67,6 +68,8 @@ pub struct GitOptions {
     pub selection: Selection,
     /// Scanning threads; 0 means one per core.
     pub threads: usize,
+    /// How archives and compressed blobs are opened: exactly as for files.
+    pub archive: ArchiveOptions,
 }
 
 /// What a git scan produced: the outcome plus warnings (shallow clone, unreadable refs).
@@ -105,15 +108,17 @@ pub fn scan(detector: &Detector, path: &Path, opts: &GitOptions) -> Result<GitOu
     }
     let mut out = match &opts.selection {
         Selection::History { all_objects } => {
-            scan_history(detector, &repo, *all_objects, opts.threads, &mut warnings)?
+            scan_history(detector, &repo, *all_objects, opts, &mut warnings)?
         }
         Selection::Range { base, head } => {
-            scan_range(detector, &repo, base, head, opts.threads, &mut warnings)?
+            scan_range(detector, &repo, base, head, opts, &mut warnings)?
         }
-        Selection::Staged => scan_staged(detector, &repo, &mut warnings)?,
+        Selection::Staged => scan_staged(detector, &repo, opts, &mut warnings)?,
     };
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    out.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    out.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     out.stats.elapsed = started.elapsed();
     out.stats.blobs = true;
     Ok(GitOutcome {
@@ -402,8 +407,70 @@ struct Job<'a> {
 struct Scanned {
     findings: Vec<(usize, Finding)>,
     errors: Vec<InputError>,
+    warnings: Vec<InputError>,
+    skipped: Vec<InputError>,
+    unscanned: u64,
     blobs: u64,
     bytes: u64,
+    archives: u64,
+    decompressed: u64,
+}
+
+impl Scanned {
+    /// Adds one blob's outcome; its findings get the job index `n`.
+    fn add(&mut self, n: usize, out: FileOutcome) {
+        self.findings
+            .extend(out.findings.into_iter().map(|f| (n, f)));
+        self.errors.extend(out.errors);
+        self.warnings.extend(out.warnings);
+        self.skipped.extend(out.skipped);
+        self.unscanned += out.unscanned;
+        self.archives += out.archives;
+        self.decompressed += out.decompressed;
+    }
+
+    fn append(&mut self, mut other: Scanned) {
+        self.findings.append(&mut other.findings);
+        self.errors.append(&mut other.errors);
+        self.warnings.append(&mut other.warnings);
+        self.skipped.append(&mut other.skipped);
+        self.unscanned += other.unscanned;
+        self.blobs += other.blobs;
+        self.bytes += other.bytes;
+        self.archives += other.archives;
+        self.decompressed += other.decompressed;
+    }
+
+    /// The outcome of a scan whose findings are `findings` (with provenance attached).
+    fn into_outcome(self, findings: Vec<Finding>) -> Outcome {
+        Outcome {
+            findings,
+            errors: self.errors,
+            warnings: self.warnings,
+            skipped: self.skipped,
+            stats: Stats {
+                files: self.blobs,
+                bytes: self.bytes,
+                archives: self.archives,
+                decompressed: self.decompressed,
+                unscanned: self.unscanned,
+                ..Stats::default()
+            },
+        }
+    }
+}
+
+/// Scans one blob held in memory exactly as a file with the same bytes is scanned
+/// (archives, compression, nesting, limits, encodings), with `path` as its origin.
+fn scan_blob(
+    scanner: &mut BlobScanner<'_>,
+    data: &[u8],
+    path: &str,
+    opts: &ScanOptions,
+) -> FileOutcome {
+    scanner.guarded(path, |s| {
+        s.scan_source(Source::Bytes(data), &Origin::from_path_key(path), opts)
+    })
 }
 
 /// The ids in `ids` in the order that makes libgit2 inflate each object about once: by
@@ -591,11 +658,15 @@ fn read_pack_index(path: &Path, mut each: impl FnMut(Oid, u64)) -> io::Result<()
 /// Reads and scans `jobs` (already in pack order) on `threads` threads. Each thread opens
 /// its own repository handle and keeps one [`BlobScanner`]; threads take consecutive runs
 /// of jobs, so neighbouring objects (a delta and its base) are read close together in time.
-fn scan_blobs(detector: &Detector, git_dir: &Path, jobs: &[Job<'_>], threads: usize) -> Scanned {
+fn scan_blobs(detector: &Detector, git_dir: &Path, jobs: &[Job<'_>], opts: &GitOptions) -> Scanned {
     if jobs.is_empty() {
         return Scanned::default();
     }
-    let threads = match threads {
+    let scan_opts = ScanOptions {
+        archive: opts.archive,
+        ..ScanOptions::default()
+    };
+    let threads = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
@@ -608,17 +679,14 @@ fn scan_blobs(detector: &Detector, git_dir: &Path, jobs: &[Job<'_>], threads: us
             scope.spawn(|| {
                 let mut mine = Scanned::default();
                 match Repository::open(git_dir) {
-                    Ok(repo) => scan_runs(detector, &repo, jobs, run, &next, &mut mine),
+                    Ok(repo) => scan_runs(detector, &repo, jobs, run, &next, &scan_opts, &mut mine),
                     Err(e) => mine.errors.push(InputError {
                         path: git_dir.display().to_string(),
                         message: format!("cannot open the repository: {}", e.message()),
                     }),
                 }
                 let mut total = total.lock().unwrap_or_else(|p| p.into_inner());
-                total.findings.append(&mut mine.findings);
-                total.errors.append(&mut mine.errors);
-                total.blobs += mine.blobs;
-                total.bytes += mine.bytes;
+                total.append(mine);
             });
         }
     });
@@ -632,6 +700,7 @@ fn scan_runs(
     jobs: &[Job<'_>],
     run: usize,
     next: &AtomicUsize,
+    opts: &ScanOptions,
     out: &mut Scanned,
 ) {
     let odb = match repo.odb() {
@@ -658,6 +727,7 @@ fn scan_runs(
                         path: job.path.to_string(),
                         message: format!("cannot read blob {}: {}", job.id, e.message()),
                     });
+                    out.unscanned += 1;
                     continue;
                 }
             };
@@ -667,8 +737,7 @@ fn scan_runs(
             let data = object.data();
             out.blobs += 1;
             out.bytes += data.len() as u64;
-            let found = scanner.scan_bytes(data, &Origin::from_path_key(job.path));
-            out.findings.extend(found.into_iter().map(|f| (n, f)));
+            out.add(n, scan_blob(&mut scanner, data, job.path, opts));
         }
     }
 }
@@ -828,7 +897,7 @@ fn scan_history(
     detector: &Detector,
     repo: &Repository,
     all_objects: bool,
-    threads: usize,
+    opts: &GitOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, GitError> {
     let tips = tips(repo, warnings)?;
@@ -851,24 +920,16 @@ fn scan_history(
 
     let ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
     let jobs = jobs_in_pack_order(repo, &catalog, &ids);
-    let scanned = scan_blobs(detector, repo.path(), &jobs, threads);
+    let mut scanned = scan_blobs(detector, repo.path(), &jobs, opts);
     let head = repo
         .head()
         .ok()
         .and_then(|h| h.peel_to_commit().ok())
         .map(|c| c.id());
     let head_blobs = head_tree_blobs(repo, head)?;
-    let findings = finish_findings(repo, &catalog, &jobs, scanned.findings, &head_blobs);
-    Ok(Outcome {
-        findings,
-        errors: scanned.errors,
-        stats: Stats {
-            files: scanned.blobs,
-            bytes: scanned.bytes,
-            ..Stats::default()
-        },
-        ..Outcome::default()
-    })
+    let found = std::mem::take(&mut scanned.findings);
+    let findings = finish_findings(repo, &catalog, &jobs, found, &head_blobs);
+    Ok(scanned.into_outcome(findings))
 }
 
 /// Adds what no ref reaches: dangling commits (with their trees), then trees and blobs no
@@ -1088,7 +1149,7 @@ fn scan_range(
     repo: &Repository,
     base: &str,
     head: &str,
-    threads: usize,
+    opts: &GitOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, GitError> {
     let base_id = resolve_commit(repo, base)?;
@@ -1126,7 +1187,7 @@ fn scan_range(
     }
     let new_ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
     let jobs = jobs_in_pack_order(repo, &catalog, &new_ids);
-    let scanned = scan_blobs(detector, repo.path(), &jobs, threads);
+    let mut scanned = scan_blobs(detector, repo.path(), &jobs, opts);
 
     // What the replaced and deleted blobs held already existed before the range.
     let mut old_catalog = Catalog::default();
@@ -1135,39 +1196,46 @@ fn scan_range(
     }
     let old_list: Vec<Oid> = old_ids.into_iter().collect();
     let old_jobs = jobs_in_pack_order(repo, &old_catalog, &old_list);
-    let before = scan_blobs(detector, repo.path(), &old_jobs, threads);
+    let before = scan_blobs(detector, repo.path(), &old_jobs, opts);
     let existed: HashSet<String> = before
         .findings
         .iter()
         .flat_map(|(_, f)| material(f).map(str::to_string))
         .collect();
-    let fresh: Vec<(usize, Finding)> = scanned
-        .findings
+    let fresh: Vec<(usize, Finding)> = std::mem::take(&mut scanned.findings)
         .into_iter()
         .filter(|(_, f)| !material(f).all(|m| existed.contains(m)))
         .collect();
 
     let head_blobs = head_tree_blobs(repo, Some(head_id))?;
     let findings = finish_findings(repo, &catalog, &jobs, fresh, &head_blobs);
-    let mut errors = scanned.errors;
-    errors.extend(before.errors);
-    Ok(Outcome {
-        findings,
+    // What could not be read in the replaced blobs counts too: a credential there might
+    // have hidden one in the new blobs.
+    let Scanned {
         errors,
-        stats: Stats {
-            files: scanned.blobs,
-            bytes: scanned.bytes,
-            ..Stats::default()
-        },
-        ..Outcome::default()
-    })
+        skipped,
+        unscanned,
+        warnings: notes,
+        ..
+    } = before;
+    scanned.errors.extend(errors);
+    scanned.skipped.extend(skipped);
+    scanned.warnings.extend(notes);
+    scanned.unscanned += unscanned;
+    Ok(scanned.into_outcome(findings))
 }
 
 fn scan_staged(
     detector: &Detector,
     repo: &Repository,
+    git_opts: &GitOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, GitError> {
+    let _ = warnings;
+    let scan_opts = ScanOptions {
+        archive: git_opts.archive,
+        ..ScanOptions::default()
+    };
     let index = repo.index().map_err(git("cannot read the index"))?;
     let head_tree = match repo.head() {
         Ok(head) => Some(
@@ -1199,7 +1267,11 @@ fn scan_staged(
                     .unwrap_or(Path::new("?"))
                     .display()
                     .to_string();
-                warnings.push(format!("{path}: unresolved merge conflict; not scanned"));
+                out.skipped.push(InputError {
+                    path,
+                    message: "unresolved merge conflict: not scanned".to_string(),
+                });
+                out.stats.unscanned += 1;
                 continue;
             }
             _ => continue,
@@ -1222,6 +1294,7 @@ fn scan_staged(
                     path,
                     message: format!("cannot read staged blob {}: {}", new.id(), e.message()),
                 });
+                out.stats.unscanned += 1;
                 continue;
             }
         };
@@ -1236,20 +1309,36 @@ fn scan_staged(
         let data = blob.content();
         out.stats.files += 1;
         out.stats.bytes += data.len() as u64;
-        let origin = Origin::from_path_key(&path);
-        let found = match old.as_ref().map(|o| added_lines(o.content(), data)) {
-            None => scanner.scan_bytes(data, &origin),
-            Some(Ok(lines)) => scanner.scan_bytes(&only_lines(data, &lines), &origin),
+        // Added lines apply to text only: a binary, archive or compressed blob is scanned
+        // whole, through the same path as a file, and keeps what the old blob did not hold.
+        let lines = match &old {
+            Some(o) if !is_binary(data) && !is_binary(o.content()) => {
+                Some(added_lines(o.content(), data))
+            }
+            Some(_) => Some(Err(git2::Error::from_str("binary"))),
+            None => None,
+        };
+        let found = match lines {
+            None => {
+                let blob_out = scan_blob(&mut scanner, data, &path, &scan_opts);
+                absorb(&mut out, blob_out)
+            }
+            Some(Ok(lines)) => {
+                let blob_out =
+                    scan_blob(&mut scanner, &only_lines(data, &lines), &path, &scan_opts);
+                absorb(&mut out, blob_out)
+            }
             Some(Err(_)) => {
-                // No line diff (libgit2 refuses some huge inputs): scan the whole new blob and
-                // keep what the old one did not hold.
+                // Whole blobs (or no line diff: libgit2 refuses some huge inputs).
                 let old_data = old.as_ref().map_or(&[][..], |o| o.content());
-                let existed: HashSet<String> = scanner
-                    .scan_bytes(old_data, &origin)
+                let old_out = scan_blob(&mut scanner, old_data, &path, &scan_opts);
+                let existed: HashSet<String> = old_out
+                    .findings
                     .iter()
                     .flat_map(|f| material(f).map(str::to_string))
                     .collect();
-                let mut found = scanner.scan_bytes(data, &origin);
+                let blob_out = scan_blob(&mut scanner, data, &path, &scan_opts);
+                let mut found = absorb(&mut out, blob_out);
                 found.retain(|f| !material(f).all(|m| existed.contains(m)));
                 found
             }
@@ -1257,6 +1346,23 @@ fn scan_staged(
         out.findings.extend(found);
     }
     Ok(out)
+}
+
+/// True when `data` is not text for a line diff: an archive or compressed stream, or NUL
+/// bytes in its first 8000 (git's own test).
+fn is_binary(data: &[u8]) -> bool {
+    archive::sniff(data).is_some() || memchr::memchr(0, &data[..data.len().min(8000)]).is_some()
+}
+
+/// Moves a blob's errors, notes and counters into `out`; returns its findings.
+fn absorb(out: &mut Outcome, blob: FileOutcome) -> Vec<Finding> {
+    out.errors.extend(blob.errors);
+    out.warnings.extend(blob.warnings);
+    out.skipped.extend(blob.skipped);
+    out.stats.unscanned += blob.unscanned;
+    out.stats.archives += blob.archives;
+    out.stats.decompressed += blob.decompressed;
+    blob.findings
 }
 
 /// The 1-based line numbers `new` adds to `old`, as ranges.
