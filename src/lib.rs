@@ -7,13 +7,16 @@
 
 pub mod allow;
 pub mod baseline;
+pub mod bedrock;
 pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod finding;
 pub mod input;
+pub mod merge;
 pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod shard;
 pub mod verify;

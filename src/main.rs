@@ -12,13 +12,15 @@ use clap::Parser;
 
 use keysweep::baseline::{self, Baseline};
 use keysweep::cli::{
-    Cli, ColorChoice, Command, CommonArgs, GitArgs, RemediateArgs, RulesCommand, ScanArgs,
+    Cli, ColorChoice, Command, CommonArgs, GitArgs, MergeArgs, RemediateArgs, RulesCommand,
+    ScanArgs,
 };
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
 use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
+use keysweep::input::remote;
 use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
@@ -42,6 +44,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::List { rules }) => cmd_rules_list(rules.as_deref()),
         Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
         Command::Remediate(args) => cmd_remediate(args),
+        Command::Merge(args) => cmd_merge(args),
     }
 }
 
@@ -67,6 +70,10 @@ struct Setup {
 impl Setup {
     fn new(common: &CommonArgs, root: ScanRoot) -> Result<Setup> {
         let config = Config::discover(common.config.as_deref(), &root)?;
+        Setup::with_config(common, root, config)
+    }
+
+    fn with_config(common: &CommonArgs, root: ScanRoot, config: Config) -> Result<Setup> {
         let extra = common.rules.as_deref().or(config.rules_dir.as_deref());
         let detector = Detector::new(load_rules(extra)?)?;
         let baseline = common.baseline.as_deref().map(Baseline::load).transpose()?;
@@ -102,6 +109,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         },
         archive: archive_options(&args, &setup.config),
         observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
+        shard: args.shard.unwrap_or_default(),
         ..ScanOptions::default()
     };
     let outcome = scan::scan_paths(detector, &args.paths, &opts);
@@ -147,17 +155,58 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
             all_objects: args.all_objects,
         }
     };
-    let root = ScanRoot::repository(&args.repo).context("cannot read the working directory")?;
-    let setup = Setup::new(&args.common, root)?;
     let opts = GitOptions {
         selection,
         threads: args.common.threads,
+        shard: args.shard.unwrap_or_default(),
     };
-    let scanned = git::scan(&setup.detector, &args.repo, &opts)?;
+    let url = args.repo.to_str().filter(|s| remote::is_remote(s));
+    if url.is_none() && args.keep_clone.is_some() {
+        anyhow::bail!("--keep-clone needs a repository URL");
+    }
+    // A remote repository: cloned bare (removed when `clone` drops, unless kept). Its
+    // config comes from where keysweep runs, never from the cloned data.
+    let (clone, setup) = match url {
+        Some(url) => {
+            if opts.selection == Selection::Staged {
+                anyhow::bail!("--staged needs a local repository (a clone has no index)");
+            }
+            let config = Config::discover(
+                args.common.config.as_deref(),
+                &ScanRoot::for_paths(&[]).context("cannot read the working directory")?,
+            )?;
+            let clone = remote::clone(url, args.keep_clone.as_deref())?;
+            let root =
+                ScanRoot::repository(clone.dir()).context("cannot read the working directory")?;
+            let setup = Setup::with_config(&args.common, root, config)?;
+            (Some(clone), setup)
+        }
+        None => {
+            let root =
+                ScanRoot::repository(&args.repo).context("cannot read the working directory")?;
+            (None, Setup::new(&args.common, root)?)
+        }
+    };
+    let repo = clone.as_ref().map_or(args.repo.as_path(), |c| c.dir());
+    let scanned = git::scan(&setup.detector, repo, &opts)?;
     for warning in &scanned.warnings {
         eprintln!("keysweep: warning: {warning}");
     }
     finish(scanned.outcome, &args.common, &setup)
+}
+
+/// The time reports are written as of (the end of the CloudTrail windows in remediation
+/// steps): now, or `KEYSWEEP_NOW` (Unix seconds or an RFC 3339 date) for reproducible reports,
+/// e.g. to compare the merged reports of `--shard` jobs with an unsharded one.
+fn report_time() -> Result<std::time::SystemTime> {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    match std::env::var("KEYSWEEP_NOW") {
+        Ok(text) if !text.trim().is_empty() => keysweep::remediate::parse_date(&text)
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
+            .with_context(|| format!("KEYSWEEP_NOW={text:?} is not a date or Unix time")),
+        _ => Ok(SystemTime::now()),
+    }
 }
 
 /// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.
@@ -245,7 +294,7 @@ fn respond(
             eprintln!("keysweep: verify {}: {summary}", verify::mode_name(mode));
         }
     }
-    keysweep::remediate::attach(findings, std::time::SystemTime::now());
+    keysweep::remediate::attach(findings, report_time()?);
     Ok(())
 }
 
@@ -270,7 +319,7 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
     };
     let findings =
         remediate::read_report(&text).with_context(|| format!("{name}: cannot read the report"))?;
-    let now = std::time::SystemTime::now();
+    let now = report_time()?;
     let groups = remediate::group(&findings, args.lang, now);
     let playbook = match args.format {
         PlaybookFormat::Md => remediate::markdown(&groups, args.lang, now),
@@ -300,8 +349,76 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result<()> {
-    let (mut out, to_terminal): (Box<dyn Write>, bool) = match &common.output {
+fn cmd_merge(args: MergeArgs) -> Result<u8> {
+    let mut reports = Vec::new();
+    let mut errors = 0usize;
+    for path in &args.reports {
+        let (name, text) = if keysweep::input::fs::is_stdin(path) {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut io::stdin().lock(), &mut text)
+                .map(|_| ("<stdin>".to_string(), text))
+                .context("cannot read a report from stdin")
+        } else {
+            std::fs::read_to_string(path)
+                .map(|text| (path.display().to_string(), text))
+                .with_context(|| format!("cannot read report {}", path.display()))
+        }
+        .unwrap_or_else(|e| {
+            eprintln!("keysweep: error: {e:#}");
+            errors += 1;
+            (String::new(), String::new())
+        });
+        if name.is_empty() {
+            continue;
+        }
+        match keysweep::remediate::read_report(&text) {
+            Ok(findings) => reports.push(findings),
+            Err(e) => {
+                eprintln!("keysweep: error: {name}: cannot read the report: {e}");
+                errors += 1;
+            }
+        }
+    }
+    let read = reports.len();
+    let merged = keysweep::merge::merge(reports);
+    let rules = load_rules(args.rules.as_deref())?;
+    let root = ScanRoot::for_paths(&[]).context("cannot read the working directory")?;
+    let (mut out, to_terminal) = open_output(args.output.as_deref())?;
+    let context = report::Context {
+        style: Style {
+            color: use_color(args.color, to_terminal),
+        },
+        rules: &rules,
+        root: Some(&root),
+    };
+    emit(&mut *out, &merged.findings, args.format, &context)?;
+    if !args.quiet {
+        eprintln!(
+            "keysweep: merged {read} report{}: {} finding{} ({} duplicate{} dropped){}",
+            plural(read as u64),
+            merged.findings.len(),
+            plural(merged.findings.len() as u64),
+            merged.duplicates,
+            plural(merged.duplicates as u64),
+            if errors > 0 {
+                format!("; {errors} report(s) unreadable")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if !merged.findings.is_empty() {
+        u8::try_from(args.exit_code).unwrap_or(1)
+    } else if errors > 0 {
+        2
+    } else {
+        0
+    })
+}
+
+/// The report's destination: FILE, or stdout (and whether that is a terminal).
+fn open_output(path: Option<&Path>) -> Result<(Box<dyn Write>, bool)> {
+    Ok(match path {
         Some(path) => (
             Box::new(BufWriter::new(File::create(path).with_context(|| {
                 format!("cannot create report file {}", path.display())
@@ -312,24 +429,40 @@ fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result
             Box::new(BufWriter::new(io::stdout().lock())),
             io::stdout().is_terminal(),
         ),
-    };
-    let color = match common.color {
+    })
+}
+
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
-    let context = report::Context {
-        style: Style { color },
-        rules: setup.detector.rules(),
-        root: Some(&setup.root),
-    };
-    match report::write(&mut out, &outcome.findings, common.format, &context)
-        .and_then(|()| out.flush())
-    {
-        // A reader that stopped early (`keysweep ... | head`) is not an error of the scan.
+    }
+}
+
+/// Writes a report; a reader that stopped early (`keysweep ... | head`) is not an error.
+fn emit(
+    out: &mut dyn Write,
+    findings: &[keysweep::finding::Finding],
+    format: report::Format,
+    context: &report::Context<'_>,
+) -> Result<()> {
+    match report::write(out, findings, format, context).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write the report"),
     }
+}
+
+fn write_report(outcome: &Outcome, common: &CommonArgs, setup: &Setup) -> Result<()> {
+    let (mut out, to_terminal) = open_output(common.output.as_deref())?;
+    let context = report::Context {
+        style: Style {
+            color: use_color(common.color, to_terminal),
+        },
+        rules: setup.detector.rules(),
+        root: Some(&setup.root),
+    };
+    emit(&mut *out, &outcome.findings, common.format, &context)
 }
 
 /// The plural ending for a count.

@@ -17,6 +17,7 @@ use crate::input::decode::{self, DecodeState};
 use crate::input::file::{self, Contents};
 use crate::input::fs::{self, WalkItem, WalkOptions};
 use crate::input::{InputError, Origin};
+use crate::shard::Shard;
 
 /// Size of the pieces a mapped file is scanned in; each piece's pages are released after.
 pub const CHUNK: usize = 16 * 1024 * 1024;
@@ -36,6 +37,9 @@ pub struct ScanOptions {
     pub archive: ArchiveOptions,
     /// Told about each file as it is done (the progress bar).
     pub observer: Option<Arc<dyn Observer>>,
+    /// The part of the inputs this run scans (`--shard K/N`), by each file's path as reached
+    /// from the scan roots (`-` for stdin).
+    pub shard: Shard,
 }
 
 /// Watches a scan's progress; called from the worker threads.
@@ -52,6 +56,7 @@ impl Default for ScanOptions {
             chunk: CHUNK,
             archive: ArchiveOptions::default(),
             observer: None,
+            shard: Shard::all(),
         }
     }
 }
@@ -292,7 +297,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
 
     let (stdin, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
         roots.iter().partition(|p| fs::is_stdin(p));
-    if !stdin.is_empty() {
+    if !stdin.is_empty() && opts.shard.contains(b"-") {
         let mut scanner = BlobScanner::new(detector);
         let mut buf = Vec::new();
         match file::read_stdin(&mut buf) {
@@ -319,7 +324,9 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
                     if fs::is_ignore_file(&path) {
                         saw_ignore_file.store(true, Ordering::Relaxed);
                     }
-                    totals.add(scanner.scan_path(&path, opts), opts);
+                    if opts.shard.contains(path.as_os_str().as_encoded_bytes()) {
+                        totals.add(scanner.scan_path(&path, opts), opts);
+                    }
                 }
                 WalkItem::Error(e) => lock(&totals.errors).push(e),
                 WalkItem::Warning(w) => lock(&totals.warnings).push(w),

@@ -31,6 +31,7 @@ use crate::detect::Detector;
 use crate::finding::Finding;
 use crate::input::{InputError, Origin};
 use crate::scan::{BlobScanner, Outcome, Stats};
+use crate::shard::Shard;
 
 /// Errors that stop a git scan (a single unreadable blob does not: it becomes an
 /// [`InputError`] and the scan goes on).
@@ -67,6 +68,11 @@ pub struct GitOptions {
     pub selection: Selection,
     /// Scanning threads; 0 means one per core.
     pub threads: usize,
+    /// The part of the blobs this run scans (`--shard K/N`), by the path each blob first
+    /// appeared at: every version of a file falls in one part, so the oldest commit that
+    /// introduced a credential at a path is found within one part and merged reports equal
+    /// an unsharded one.
+    pub shard: Shard,
 }
 
 /// What a git scan produced: the outcome plus warnings (shallow clone, unreadable refs).
@@ -105,12 +111,12 @@ pub fn scan(detector: &Detector, path: &Path, opts: &GitOptions) -> Result<GitOu
     }
     let mut out = match &opts.selection {
         Selection::History { all_objects } => {
-            scan_history(detector, &repo, *all_objects, opts.threads, &mut warnings)?
+            scan_history(detector, &repo, *all_objects, opts, &mut warnings)?
         }
         Selection::Range { base, head } => {
-            scan_range(detector, &repo, base, head, opts.threads, &mut warnings)?
+            scan_range(detector, &repo, base, head, opts, &mut warnings)?
         }
-        Selection::Staged => scan_staged(detector, &repo, &mut warnings)?,
+        Selection::Staged => scan_staged(detector, &repo, opts.shard, &mut warnings)?,
     };
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.errors.sort_by(|a, b| a.path.cmp(&b.path));
@@ -760,12 +766,10 @@ fn finish_findings(
     jobs: &[Job<'_>],
     scanned: Vec<(usize, Finding)>,
     head_blobs: &HashSet<Oid>,
+    other_parts_at_head: HashSet<String>,
 ) -> Vec<Finding> {
-    let at_head: HashSet<String> = scanned
-        .iter()
-        .filter(|(n, _)| head_blobs.contains(&jobs[*n].id))
-        .flat_map(|(_, f)| material(f).map(str::to_string))
-        .collect();
+    let mut at_head = material_at_head(jobs, &scanned, head_blobs);
+    at_head.extend(other_parts_at_head);
     let mut ranked: Vec<(u32, Finding)> = scanned
         .into_iter()
         .map(|(n, f)| {
@@ -793,6 +797,75 @@ fn finish_findings(
         out.push(f);
     }
     out
+}
+
+/// The credential values that findings in blobs of the HEAD tree hold.
+fn material_at_head(
+    jobs: &[Job<'_>],
+    scanned: &[(usize, Finding)],
+    head_blobs: &HashSet<Oid>,
+) -> HashSet<String> {
+    scanned
+        .iter()
+        .filter(|(n, _)| head_blobs.contains(&jobs[*n].id))
+        .flat_map(|(_, f)| material(f).map(str::to_string))
+        .collect()
+}
+
+/// The ids of the catalogue's blobs in `shard` (by the path each first appeared at).
+fn ids_in_shard(catalog: &Catalog, shard: Shard) -> Vec<Oid> {
+    catalog
+        .blobs
+        .iter()
+        .filter(|(_, place)| {
+            catalog
+                .paths
+                .get(place.path as usize)
+                .is_none_or(|path| shard.contains(path.as_bytes()))
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// For a sharded run: the credential values held by HEAD-tree blobs of the *other* parts,
+/// which `present_at_head` needs. They are scanned only when a finding of this part holds a
+/// value that its own HEAD blobs do not (a credential moved to a file of another part), so a
+/// run with no such finding reads nothing more.
+#[allow(clippy::too_many_arguments)]
+fn other_parts_at_head(
+    detector: &Detector,
+    repo: &Repository,
+    catalog: &Catalog,
+    jobs: &[Job<'_>],
+    scanned: &[(usize, Finding)],
+    head_blobs: &HashSet<Oid>,
+    shard: Shard,
+    threads: usize,
+) -> (HashSet<String>, Vec<InputError>) {
+    if shard.count() <= 1 {
+        return (HashSet::new(), Vec::new());
+    }
+    let own = material_at_head(jobs, scanned, head_blobs);
+    if scanned
+        .iter()
+        .all(|(_, f)| material(f).all(|m| own.contains(m)))
+    {
+        return (HashSet::new(), Vec::new());
+    }
+    let mine: HashSet<Oid> = jobs.iter().map(|j| j.id).collect();
+    let others: Vec<Oid> = head_blobs
+        .iter()
+        .filter(|id| catalog.blobs.contains_key(id) && !mine.contains(id))
+        .copied()
+        .collect();
+    let other_jobs = jobs_in_pack_order(repo, catalog, &others);
+    let found = scan_blobs(detector, repo.path(), &other_jobs, threads);
+    let values = found
+        .findings
+        .iter()
+        .flat_map(|(_, f)| material(f).map(str::to_string))
+        .collect();
+    (values, found.errors)
 }
 
 /// Jobs for the catalogue's blobs, in pack order.
@@ -827,9 +900,10 @@ fn scan_history(
     detector: &Detector,
     repo: &Repository,
     all_objects: bool,
-    threads: usize,
+    opts: &GitOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, GitError> {
+    let threads = opts.threads;
     let tips = tips(repo, warnings)?;
     let mut catalog = Catalog::default();
     catalog.add_commits(repo, &tips.commits, &[], warnings)?;
@@ -848,7 +922,7 @@ fn scan_history(
         add_unreachable(repo, &mut catalog, &tips.commits, warnings)?;
     }
 
-    let ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
+    let ids = ids_in_shard(&catalog, opts.shard);
     let jobs = jobs_in_pack_order(repo, &catalog, &ids);
     let scanned = scan_blobs(detector, repo.path(), &jobs, threads);
     let head = repo
@@ -857,10 +931,28 @@ fn scan_history(
         .and_then(|h| h.peel_to_commit().ok())
         .map(|c| c.id());
     let head_blobs = head_tree_blobs(repo, head)?;
-    let findings = finish_findings(repo, &catalog, &jobs, scanned.findings, &head_blobs);
+    let (others, mut errors) = other_parts_at_head(
+        detector,
+        repo,
+        &catalog,
+        &jobs,
+        &scanned.findings,
+        &head_blobs,
+        opts.shard,
+        threads,
+    );
+    let findings = finish_findings(
+        repo,
+        &catalog,
+        &jobs,
+        scanned.findings,
+        &head_blobs,
+        others,
+    );
+    errors.extend(scanned.errors);
     Ok(Outcome {
         findings,
-        errors: scanned.errors,
+        errors,
         stats: Stats {
             files: scanned.blobs,
             bytes: scanned.bytes,
@@ -1087,9 +1179,10 @@ fn scan_range(
     repo: &Repository,
     base: &str,
     head: &str,
-    threads: usize,
+    opts: &GitOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, GitError> {
+    let threads = opts.threads;
     let base_id = resolve_commit(repo, base)?;
     let head_id = resolve_commit(repo, head)?;
     let mut walk = repo.revwalk().map_err(git("cannot walk the history"))?;
@@ -1123,7 +1216,9 @@ fn scan_range(
     if catalog.commits.is_empty() {
         warnings.push(format!("the range {base}..{head} holds no commit"));
     }
-    let new_ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
+    // Every part scans all the replaced blobs (what existed before the range), and only its
+    // own new ones.
+    let new_ids = ids_in_shard(&catalog, opts.shard);
     let jobs = jobs_in_pack_order(repo, &catalog, &new_ids);
     let scanned = scan_blobs(detector, repo.path(), &jobs, threads);
 
@@ -1147,8 +1242,18 @@ fn scan_range(
         .collect();
 
     let head_blobs = head_tree_blobs(repo, Some(head_id))?;
-    let findings = finish_findings(repo, &catalog, &jobs, fresh, &head_blobs);
-    let mut errors = scanned.errors;
+    let (others, mut errors) = other_parts_at_head(
+        detector,
+        repo,
+        &catalog,
+        &jobs,
+        &fresh,
+        &head_blobs,
+        opts.shard,
+        threads,
+    );
+    let findings = finish_findings(repo, &catalog, &jobs, fresh, &head_blobs, others);
+    errors.extend(scanned.errors);
     errors.extend(before.errors);
     Ok(Outcome {
         findings,
@@ -1165,6 +1270,7 @@ fn scan_range(
 fn scan_staged(
     detector: &Detector,
     repo: &Repository,
+    shard: Shard,
     warnings: &mut Vec<String>,
 ) -> Result<Outcome, GitError> {
     let index = repo.index().map_err(git("cannot read the index"))?;
@@ -1214,6 +1320,9 @@ fn scan_staged(
             .path_bytes()
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .unwrap_or_default();
+        if !shard.contains(path.as_bytes()) {
+            continue;
+        }
         let blob = match repo.find_blob(new.id()) {
             Ok(b) => b,
             Err(e) => {
