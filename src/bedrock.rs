@@ -187,7 +187,11 @@ fn amz_date(s: &str) -> Option<i64> {
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
-    if !s[..8].bytes().chain(s[9..15].bytes()).all(|c| c.is_ascii_digit()) {
+    if !s[..8]
+        .bytes()
+        .chain(s[9..15].bytes())
+        .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     parse_date(&format!(
@@ -276,7 +280,10 @@ mod tests {
         assert_eq!(k.account_id, "210987654321");
         assert_eq!(k.alias, "deploy-at-ops-at-210987654321");
         // Not the structure: no account, no secret, not base64.
-        for text in ["BedrockAPIKey-test-key-1234567890", "user-at-123:secretsecretsecretsecret"] {
+        for text in [
+            "BedrockAPIKey-test-key-1234567890",
+            "user-at-123:secretsecretsecretsecret",
+        ] {
             assert_eq!(parse(&format!("ABSK{}", b64(text))), None, "{text}");
         }
         assert_eq!(parse("ABSK!!!!"), None);
@@ -299,6 +306,9 @@ mod tests {
         let unsigned = url.replace("&X-Amz-Signature=28a8", "&X-Amz-Sig=28a8");
         assert_eq!(parse(&format!("bedrock-api-key-{}", b64(&unsigned))), None);
         let other_action = url.replace("CallWithBearerToken", "GetCallerIdentity");
-        assert_eq!(parse(&format!("bedrock-api-key-{}", b64(&other_action))), None);
+        assert_eq!(
+            parse(&format!("bedrock-api-key-{}", b64(&other_action))),
+            None
+        );
     }
 }

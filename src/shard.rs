@@ -113,7 +113,9 @@ mod tests {
     fn parses_k_of_n_from_zero() {
         assert_eq!("0/4".parse::<Shard>().unwrap(), Shard::new(0, 4).unwrap());
         assert_eq!("3/4".parse::<Shard>().unwrap(), Shard::new(3, 4).unwrap());
-        for bad in ["4/4", "1/0", "-1/4", "1", "a/4", "1/b", "1/4/2", "", "/", "+1/4"] {
+        for bad in [
+            "4/4", "1/0", "-1/4", "1", "a/4", "1/b", "1/4/2", "", "/", "+1/4",
+        ] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
     }
@@ -133,7 +135,10 @@ mod tests {
     #[test]
     fn the_hash_is_fixed() {
         // FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c: the partition never depends on the build.
-        assert_eq!(part_of(b"a", 1 << 31), (0xaf63_dc4c_8601_ec8c_u64 % (1 << 31)) as u32);
+        assert_eq!(
+            part_of(b"a", 1 << 31),
+            (0xaf63_dc4c_8601_ec8c_u64 % (1 << 31)) as u32
+        );
         assert_eq!(part_of(b"anything", 1), 0);
     }
 

@@ -200,7 +200,10 @@ fn keep_clone_keeps_a_bare_mirror_and_range_works_on_it() {
     // Only what the range wrote: the session file and the side branch's key.
     assert_eq!(run.sorted_key_ids(), vec![KEY_3, SESSION_KEY]);
     // A bare mirror with every ref.
-    assert_eq!(git(h.home(), &keep, &["rev-parse", "--is-bare-repository"]), "true");
+    assert_eq!(
+        git(h.home(), &keep, &["rev-parse", "--is-bare-repository"]),
+        "true"
+    );
     let refs = git(h.home(), &keep, &["for-each-ref", "--format=%(refname)"]);
     for r in ["refs/heads/main", "refs/heads/side", "refs/tags/v1"] {
         assert!(refs.lines().any(|l| l == r), "{r} not in {refs}");
@@ -222,13 +225,17 @@ fn urls_that_would_run_commands_or_options_are_refused() {
     let cases = [
         format!("ext::sh -c touch% {}", marker.display()),
         format!("ssh://-oProxyCommand=touch%20{}/repo", marker.display()),
-        format!("git@-oProxyCommand=touch {}:repo", marker.display()),
+        "git@-oProxyCommand=sh:repo".to_string(),
         "fd::3".to_string(),
     ];
     for url in &cases {
         let out = ks(h.home()).args(["git", url]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
-        assert!(stderr(&out).contains("refusing repository URL"), "{url}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("refusing repository URL"),
+            "{url}: {}",
+            stderr(&out)
+        );
         assert!(!marker.exists(), "{url} ran a command");
     }
     // `--` keeps a URL-looking option from being read as one.
@@ -280,7 +287,13 @@ fn a_git_daemon_url_is_scanned() {
     git(
         h.home(),
         h.home(),
-        &["clone", "-q", "--mirror", &h.url(), served.join("repo.git").to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            "--mirror",
+            &h.url(),
+            served.join("repo.git").to_str().unwrap(),
+        ],
     );
     let port = free_port();
     let daemon = Daemon(
@@ -304,11 +317,19 @@ fn a_git_daemon_url_is_scanned() {
     );
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "git daemon did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "git daemon did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = ks(h.home())
-        .args(["git", &format!("git://127.0.0.1:{port}/repo.git"), "--format", "json"])
+        .args([
+            "git",
+            &format!("git://127.0.0.1:{port}/repo.git"),
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     drop(daemon);
@@ -330,7 +351,13 @@ fn shard_reports(home: &Path, out_dir: &Path, args: &[&str], n: u32) -> Vec<Path
             let path = out_dir.join(format!("part-{k}.json"));
             let out = ks(home)
                 .args(args)
-                .args(["--shard", &format!("{k}/{n}"), "--format", "json", "--output"])
+                .args([
+                    "--shard",
+                    &format!("{k}/{n}"),
+                    "--format",
+                    "json",
+                    "--output",
+                ])
                 .arg(&path)
                 .output()
                 .unwrap();
@@ -355,12 +382,20 @@ fn merge(home: &Path, reports: &[PathBuf], format: &str) -> Output {
 /// A directory of many files, some holding keys, one an archive.
 fn tree(dir: &Path) {
     for i in 0..60 {
-        write(dir, &format!("src/file{i}.txt"), format!("nothing here {i}\n"));
+        write(
+            dir,
+            &format!("src/file{i}.txt"),
+            format!("nothing here {i}\n"),
+        );
     }
     write(dir, "a/app.ini", creds(KEY, SECRET));
     write(dir, "b/deep/dir/other.env", creds(OTHER_KEY, SECRET_2));
     write(dir, "b/notes.md", format!("see {LONE_KEY}\n"));
-    write(dir, "c/.env", format!("AWS_ACCESS_KEY_ID={KEY_3}\nAWS_SECRET_ACCESS_KEY={SECRET_3}\n"));
+    write(
+        dir,
+        "c/.env",
+        format!("AWS_ACCESS_KEY_ID={KEY_3}\nAWS_SECRET_ACCESS_KEY={SECRET_3}\n"),
+    );
     write(dir, "c/dup.ini", creds(KEY, SECRET));
 }
 
@@ -388,7 +423,13 @@ fn file_shards_merged_equal_the_unsharded_report_byte_for_byte() {
                 let out = ks(home)
                     .current_dir(home)
                     .args(&cmd_args)
-                    .args(["--shard", &format!("{k}/{n}"), "--format", "json", "--output"])
+                    .args([
+                        "--shard",
+                        &format!("{k}/{n}"),
+                        "--format",
+                        "json",
+                        "--output",
+                    ])
                     .arg(&path)
                     .output()
                     .unwrap();
@@ -442,7 +483,9 @@ fn every_file_is_scanned_by_exactly_one_shard() {
     };
     let all = count(&[]);
     assert_eq!(all, 65);
-    let parts: Vec<u64> = (0..4).map(|k| count(&["--shard", &format!("{k}/4")])).collect();
+    let parts: Vec<u64> = (0..4)
+        .map(|k| count(&["--shard", &format!("{k}/4")]))
+        .collect();
     assert_eq!(parts.iter().sum::<u64>(), all, "{parts:?}");
     assert!(parts.iter().all(|&p| p > 0), "{parts:?}");
 }
@@ -460,8 +503,10 @@ fn git_shards_merged_equal_the_unsharded_report_byte_for_byte() {
     let findings: Vec<Value> = serde_json::from_slice(&whole.stdout).unwrap();
     // The history really has the hard cases: a key whose first path is gone from HEAD but
     // which is still at HEAD elsewhere, and a key no longer anywhere.
-    assert!(findings.iter().any(|f| f["location"]["path"] == "deploy/one.env"
-        && f["location"]["present_at_head"] == true));
+    assert!(findings
+        .iter()
+        .any(|f| f["location"]["path"] == "deploy/one.env"
+            && f["location"]["present_at_head"] == true));
     assert!(findings
         .iter()
         .any(|f| f["key_id"] == LONE_KEY && f["location"]["present_at_head"] == false));
@@ -481,7 +526,15 @@ fn git_shards_merged_equal_the_unsharded_report_byte_for_byte() {
         .map(|k| {
             let path = dir.join(format!("{k}.jsonl"));
             let out = ks(h.home())
-                .args(["git", &h.url(), "--shard", &format!("{k}/3"), "--format", "jsonl", "-o"])
+                .args([
+                    "git",
+                    &h.url(),
+                    "--shard",
+                    &format!("{k}/3"),
+                    "--format",
+                    "jsonl",
+                    "-o",
+                ])
                 .arg(&path)
                 .output()
                 .unwrap();
@@ -514,7 +567,9 @@ fn merge_dedups_sorts_summarises_and_exits_like_a_scan() {
     assert_eq!(twice.status.code(), Some(1));
     assert_eq!(stdout(&twice).lines().count(), n);
     assert!(
-        stderr(&twice).contains(&format!("merged 2 reports: {n} findings ({n} duplicates dropped)")),
+        stderr(&twice).contains(&format!(
+            "merged 2 reports: {n} findings ({n} duplicates dropped)"
+        )),
         "{}",
         stderr(&twice)
     );
@@ -551,9 +606,15 @@ fn merge_dedups_sorts_summarises_and_exits_like_a_scan() {
 #[test]
 fn a_bad_shard_is_a_usage_error() {
     for bad in ["4/4", "1/0", "x/2", "2"] {
-        let out = keysweep().args(["scan", "--shard", bad, "."]).output().unwrap();
+        let out = keysweep()
+            .args(["scan", "--shard", bad, "."])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}");
-        let out = keysweep().args(["git", "--shard", bad, "."]).output().unwrap();
+        let out = keysweep()
+            .args(["git", "--shard", bad, "."])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
 }
@@ -581,8 +642,9 @@ fn expand_k8s(arg: &str, env: &[(String, String)]) -> String {
 
 #[test]
 fn the_kubernetes_indexed_job_runs_one_shard_per_index_and_merges_to_the_whole() {
-    let manifest: serde_yaml::Value = serde_yaml::from_str(&docs_example("keysweep-indexed-job.yaml"))
-        .expect("the manifest is YAML");
+    let manifest: serde_yaml::Value =
+        serde_yaml::from_str(&docs_example("keysweep-indexed-job.yaml"))
+            .expect("the manifest is YAML");
     let spec = &manifest["spec"];
     assert_eq!(manifest["kind"], "Job");
     assert_eq!(spec["completionMode"], "Indexed");
@@ -620,7 +682,12 @@ fn the_kubernetes_indexed_job_runs_one_shard_per_index_and_merges_to_the_whole()
         .as_sequence()
         .expect("env")
         .iter()
-        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
         .collect();
     assert!(env.iter().any(|(n, _)| n == "REPO_URL"));
 
@@ -640,7 +707,11 @@ fn the_kubernetes_indexed_job_runs_one_shard_per_index_and_merges_to_the_whole()
             .map(|a| a.replace("/reports/", &format!("{}/", reports_dir.display())))
             .collect();
         let out = ks(h.home()).args(&argv).output().unwrap();
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{argv:?}: {}", stderr(&out));
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{argv:?}: {}",
+            stderr(&out)
+        );
         reports.push(reports_dir.join(format!("part-{index}.jsonl")));
     }
     let whole = ks(h.home())
@@ -663,7 +734,11 @@ fn the_github_actions_matrix_covers_every_shard_and_merges() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     let total = workflow["env"]["SHARDS"].as_u64().expect("env.SHARDS");
-    assert_eq!(shards, (0..total).collect::<Vec<_>>(), "the matrix lists 0..SHARDS");
+    assert_eq!(
+        shards,
+        (0..total).collect::<Vec<_>>(),
+        "the matrix lists 0..SHARDS"
+    );
     assert_eq!(scan["strategy"]["fail-fast"], false);
     let run_of = |job: &serde_yaml::Value, marker: &str| -> String {
         job["steps"]
@@ -683,10 +758,17 @@ fn the_github_actions_matrix_covers_every_shard_and_merges() {
     let work = h.home().join("work");
     fs::create_dir_all(work.join("reports")).unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_keysweep")).parent().unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let bash = |script: &str, shard: Option<u64>| -> Output {
         let script = script
-            .replace("${{ matrix.shard }}", &shard.map_or(String::new(), |s| s.to_string()))
+            .replace(
+                "${{ matrix.shard }}",
+                &shard.map_or(String::new(), |s| s.to_string()),
+            )
             .replace("${{ env.SHARDS }}", &total.to_string());
         Process::new("bash")
             .args(["-e", "-c", &script])

@@ -306,11 +306,7 @@ impl Detector {
                 Part::User,
                 Part::ApiKey,
             ];
-            for (slot, (part, group)) in parts
-                .into_iter()
-                .zip(rule.captures)
-                .enumerate()
-            {
+            for (slot, (part, group)) in parts.into_iter().zip(rule.captures).enumerate() {
                 let Some(m) = group.and_then(|g| caps.get(g)) else {
                     continue;
                 };

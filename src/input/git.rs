@@ -941,14 +941,7 @@ fn scan_history(
         opts.shard,
         threads,
     );
-    let findings = finish_findings(
-        repo,
-        &catalog,
-        &jobs,
-        scanned.findings,
-        &head_blobs,
-        others,
-    );
+    let findings = finish_findings(repo, &catalog, &jobs, scanned.findings, &head_blobs, others);
     errors.extend(scanned.errors);
     Ok(Outcome {
         findings,

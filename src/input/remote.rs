@@ -39,17 +39,11 @@ pub enum RemoteError {
     #[error("refusing repository URL {url}: {reason}")]
     BadUrl { url: String, reason: &'static str },
     #[error("cannot run git (needed to clone {url}): {source}")]
-    Spawn {
-        url: String,
-        source: std::io::Error,
-    },
+    Spawn { url: String, source: std::io::Error },
     #[error("git could not clone {url}:\n{message}")]
     Clone { url: String, message: String },
     #[error("cannot create a directory for the clone of {url}: {source}")]
-    TempDir {
-        url: String,
-        source: std::io::Error,
-    },
+    TempDir { url: String, source: std::io::Error },
 }
 
 /// True when `spec` names a remote repository rather than a local directory: a URL with one
@@ -77,8 +71,11 @@ fn scp_like(spec: &str) -> bool {
 /// The `transport` of git's `transport::address` remote-helper syntax (`ext::cmd`, ...).
 fn transport_prefix(spec: &str) -> Option<&str> {
     let (head, _) = spec.split_once("::")?;
-    (!head.is_empty() && head.bytes().all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)))
-        .then_some(head)
+    (!head.is_empty()
+        && head
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b)))
+    .then_some(head)
 }
 
 /// Checks that `url` can be given to `git clone` without being read as anything but a URL.
@@ -107,7 +104,11 @@ pub fn validate_url(url: &str) -> Result<(), RemoteError> {
     let rest = match SCHEMES.iter().find(|s| lower.starts_with(*s)) {
         Some(scheme) => &url[scheme.len()..],
         None if scp_like(url) => url,
-        None => return Err(bad("expected https://, ssh://, git://, file:// or user@host:path")),
+        None => {
+            return Err(bad(
+                "expected https://, ssh://, git://, file:// or user@host:path",
+            ))
+        }
     };
     // Host, user and path: none may look like an option to git or to ssh.
     let authority_end = rest.find('/').unwrap_or(rest.len());
