@@ -195,20 +195,6 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
     finish(scanned.outcome, &args.common, &setup)
 }
 
-/// The time reports are written as of (the end of the CloudTrail windows in remediation
-/// steps): now, or `KEYSWEEP_NOW` (Unix seconds or an RFC 3339 date) for reproducible reports,
-/// e.g. to compare the merged reports of `--shard` jobs with an unsharded one.
-fn report_time() -> Result<std::time::SystemTime> {
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-    match std::env::var("KEYSWEEP_NOW") {
-        Ok(text) if !text.trim().is_empty() => keysweep::remediate::parse_date(&text)
-            .and_then(|secs| u64::try_from(secs).ok())
-            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
-            .with_context(|| format!("KEYSWEEP_NOW={text:?} is not a date or Unix time")),
-        _ => Ok(SystemTime::now()),
-    }
-}
-
 /// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.
 fn show_progress(common: &CommonArgs) -> bool {
     !common.no_progress && !common.quiet && io::stderr().is_terminal()
@@ -294,7 +280,7 @@ fn respond(
             eprintln!("keysweep: verify {}: {summary}", verify::mode_name(mode));
         }
     }
-    keysweep::remediate::attach(findings, report_time()?);
+    keysweep::remediate::attach(findings, std::time::SystemTime::now());
     Ok(())
 }
 
@@ -319,7 +305,7 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
     };
     let findings =
         remediate::read_report(&text).with_context(|| format!("{name}: cannot read the report"))?;
-    let now = report_time()?;
+    let now = std::time::SystemTime::now();
     let groups = remediate::group(&findings, args.lang, now);
     let playbook = match args.format {
         PlaybookFormat::Md => remediate::markdown(&groups, args.lang, now),

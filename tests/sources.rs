@@ -22,9 +22,6 @@ const SECRET_2: &str = "I8ihN5KXSc7Tvo/hBKqFYY/kv5ZJr3J1TWDtkwtD";
 const KEY_3: &str = "AKIAOA7LQSAJ2XUID5ZZ";
 const SECRET_3: &str = "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";
 
-/// A fixed report time, so the remediation windows of runs made seconds apart are equal.
-const NOW: &str = "2026-06-01T00:00:00Z";
-
 fn creds(key: &str, secret: &str) -> String {
     format!("[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
 }
@@ -48,13 +45,12 @@ fn git(home: &Path, dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// keysweep with git's user config kept out and a fixed report time.
+/// keysweep with git's user config kept out and temporary files under `home/tmp`.
 fn ks(home: &Path) -> Command {
     let mut cmd = keysweep();
     cmd.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home)
-        .env("KEYSWEEP_NOW", NOW)
         .env("TMPDIR", home.join("tmp"));
     cmd
 }
@@ -776,8 +772,7 @@ fn the_github_actions_matrix_covers_every_shard_and_merges() {
             .env("PATH", &path)
             .env("REPO_URL", h.url())
             .env("SHARDS", total.to_string())
-            .env("KEYSWEEP_NOW", NOW)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", h.home())
             .env("TMPDIR", h.home().join("tmp"))
             .output()
