@@ -66,6 +66,7 @@ mod tests {
             secret: span(data, "Zq8vN3kR/tY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy"),
             token: None,
             user: None,
+            api_key: None,
             offset,
         }
     }

@@ -26,6 +26,9 @@ pub enum Command {
     Rules(RulesCommand),
     /// Turn a JSON report (file, or "-" for stdin) into a response playbook, one section per key.
     Remediate(RemediateArgs),
+    /// Combine JSON / JSON Lines reports (e.g. of `--shard` jobs) into one report: duplicates
+    /// dropped by fingerprint, one sort order, exit code as a scan's.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -41,9 +44,15 @@ pub struct ScanArgs {
     pub follow: bool,
     #[command(flatten)]
     pub archive: ArchiveArgs,
+    /// Scan only part K of N (K from 0 to N-1): files are split by a stable hash of their
+    /// path as reached from the scan roots, so N jobs given the same paths cover every file
+    /// exactly once; `keysweep merge` joins their reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
 
 /// How archives and compressed data are opened (files, streams and git blobs alike).
 #[derive(Debug, Args)]
@@ -66,9 +75,20 @@ pub struct ArchiveArgs {
 
 #[derive(Debug, Args)]
 pub struct GitArgs {
-    /// The repository: its work tree (or any directory inside it) or its git directory.
+    /// The repository: its work tree (or any directory inside it), its git directory, or a
+    /// URL (https://, ssh://, git://, file://, user@host:path), which is cloned bare with
+    /// all its refs into a temporary directory by `git` (your credential helpers and ssh
+    /// agent apply), scanned, and removed.
     #[arg(default_value = ".")]
     pub repo: PathBuf,
+    /// With a URL: clone into DIR (missing or empty) and keep it after the scan.
+    #[arg(long, value_name = "DIR")]
+    pub keep_clone: Option<PathBuf>,
+    /// Scan only part K of N (K from 0 to N-1): blobs are split by a stable hash of the path
+    /// they first appeared at, so N jobs cover every blob exactly once; `keysweep merge`
+    /// joins their reports into the unsharded report.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
     /// Only what the commits in BASE..HEAD wrote; a credential BASE already held is not
     /// reported (the pull-request gate).
     #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since_commit", "staged", "all_objects"])]
@@ -191,6 +211,32 @@ pub struct RemediateArgs {
     /// Write the playbook to FILE instead of stdout (an sh playbook is made executable).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Options of `keysweep merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// keysweep reports written with `--format json` or `--format jsonl` ("-" reads stdin).
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Extra rules the reports' findings may name (SARIF describes every rule).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Exit code to use when findings remain (default 1).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: i32,
+    /// When to colour the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not print the summary line on stderr (errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

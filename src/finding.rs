@@ -24,6 +24,12 @@ pub enum Kind {
     /// baseline) or adds a `keysweep:allow` marker on a line holding a credential (see
     /// [`crate::policy`]).
     PolicyChange,
+    /// An Amazon Bedrock long-term API key (`ABSK…`, an IAM service-specific credential): a
+    /// bearer token of an IAM user, valid until deactivated or its optional expiry.
+    BedrockLongTermKey,
+    /// An Amazon Bedrock short-term API key (`bedrock-api-key-…`, a presigned SigV4 URL):
+    /// valid up to 12 hours, signed by the access key in `key_id`.
+    BedrockShortTermKey,
 }
 
 impl Kind {
@@ -34,7 +40,14 @@ impl Kind {
             Kind::SecretAccessKey => "secret_access_key",
             Kind::SessionCredentials => "session_credentials",
             Kind::PolicyChange => "policy_change",
+            Kind::BedrockLongTermKey => "bedrock_long_term_key",
+            Kind::BedrockShortTermKey => "bedrock_short_term_key",
         }
+    }
+
+    /// True for the Amazon Bedrock API key kinds.
+    pub fn is_bedrock(self) -> bool {
+        matches!(self, Kind::BedrockLongTermKey | Kind::BedrockShortTermKey)
     }
 }
 
@@ -157,9 +170,17 @@ pub struct Finding {
     /// The session token; redacted unless `--show-secrets`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_token: Option<String>,
-    /// The IAM user name, when the leaked text names it (credentials CSV, create-access-key).
+    /// The IAM user name, when the leaked text names it (credentials CSV, create-access-key,
+    /// a Bedrock long-term key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// The only region the credential works in (a Bedrock short-term key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// When the credential stops working at the latest, as the leaked text says (a Bedrock
+    /// short-term key: signing time plus lifetime), `2026-01-02T03:04:05Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +233,9 @@ impl Finding {
         origin: &Origin,
         (line, column): (usize, usize),
     ) -> Finding {
+        if let Some(api_key) = &m.api_key {
+            return Finding::from_api_key(detector, m.rule, &api_key.value, origin, (line, column));
+        }
         let key_id = m.key_id.as_ref().map(|s| s.value.clone());
         let key_type = key_id.as_deref().and_then(KeyType::of);
         let secret = m.secret.as_ref().map(|s| s.value.clone());
@@ -246,6 +270,8 @@ impl Finding {
             secret,
             session_token: token,
             user_name: m.user.clone(),
+            region: None,
+            expires_at: None,
             account_id: None,
             account_id_source: None,
             canary: None,
@@ -295,6 +321,70 @@ impl Finding {
             suppression: None,
             inline_allowed: false,
         }
+    }
+
+    /// The finding for an Amazon Bedrock API key (see [`crate::bedrock`]): the key itself is
+    /// the `secret`; what it carries (user and account of a long-term key; signing key ID,
+    /// session token, region and expiry of a short-term one) fills the other fields.
+    fn from_api_key(
+        detector: &Detector,
+        rule: usize,
+        value: &str,
+        origin: &Origin,
+        (line, column): (usize, usize),
+    ) -> Finding {
+        use crate::bedrock::{self, BedrockKey};
+        let mut finding = Finding {
+            rule: detector.rules()[rule].id().to_string(),
+            kind: Kind::BedrockLongTermKey,
+            severity: Severity::Critical,
+            key_id: None,
+            key_type: None,
+            secret: Some(value.to_string()),
+            session_token: None,
+            user_name: None,
+            region: None,
+            expires_at: None,
+            account_id: None,
+            account_id_source: None,
+            canary: None,
+            location: Location {
+                origin: origin.clone(),
+                line,
+                column,
+            },
+            fingerprint: String::new(),
+            verification: Verification::default(),
+            remediation: Vec::new(),
+            inline_allowed: false,
+        };
+        match bedrock::parse(value) {
+            Some(BedrockKey::LongTerm(k)) => {
+                finding.user_name = Some(k.user_name);
+                finding.account_id = Some(k.account_id);
+                finding.account_id_source = Some(crate::verify::SOURCE_DECODED.to_string());
+            }
+            Some(BedrockKey::ShortTerm(k)) => {
+                finding.kind = Kind::BedrockShortTermKey;
+                finding.severity = Severity::High;
+                finding.key_type = KeyType::of(&k.key_id);
+                finding.expires_at = Some(k.expires_at_utc());
+                finding.key_id = Some(k.key_id);
+                finding.region = Some(k.region);
+                finding.session_token = k.session_token;
+            }
+            // The detector only confirms keys that parse.
+            None => {}
+        }
+        finding.fingerprint = fingerprint(&[
+            finding.kind.as_str(),
+            finding.key_id.as_deref().unwrap_or(""),
+            value,
+            "",
+            &origin.path,
+            origin.archive_member.as_deref().unwrap_or(""),
+        ]);
+        finding
     }
 
     /// Replaces the secret and token with their redacted forms.

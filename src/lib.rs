@@ -7,6 +7,7 @@
 
 pub mod allow;
 pub mod baseline;
+pub mod bedrock;
 pub mod cli;
 pub mod config;
 pub mod detect;
@@ -15,10 +16,12 @@ pub mod grammar;
 pub mod input;
 pub mod markup;
 pub mod policy;
+pub mod merge;
 pub mod remediate;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod shell;
 pub mod term;
+pub mod shard;
 pub mod verify;

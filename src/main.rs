@@ -12,7 +12,8 @@ use clap::Parser;
 
 use keysweep::baseline::{self, Baseline};
 use keysweep::cli::{
-    ArchiveArgs, Cli, ColorChoice, Command, CommonArgs, GitArgs, RemediateArgs, RulesCommand,
+    ArchiveArgs, Cli, ColorChoice, Command, CommonArgs, GitArgs, MergeArgs, RemediateArgs,
+    RulesCommand,
     ScanArgs,
 };
 use keysweep::config::{Config, ScanRoot};
@@ -22,6 +23,7 @@ use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
 use keysweep::policy::{self, BaseTree, PolicyChange, Watched};
+use keysweep::input::remote;
 use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};
@@ -76,6 +78,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::List { rules }) => cmd_rules_list(rules.as_deref()),
         Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
         Command::Remediate(args) => cmd_remediate(args),
+        Command::Merge(args) => cmd_merge(args),
     }
 }
 
@@ -279,6 +282,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         },
         archive: archive_options(&args.archive, &setup.config),
         observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
+        shard: args.shard.unwrap_or_default(),
         ..ScanOptions::default()
     };
     let outcome = scan::scan_paths(detector, &args.paths, &opts);
@@ -325,10 +329,26 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
             all_objects: args.all_objects,
         }
     };
-    let root = ScanRoot::repository(&args.repo).context("cannot read the working directory")?;
+    let url = args.repo.to_str().filter(|s| remote::is_remote(s));
+    if url.is_none() && args.keep_clone.is_some() {
+        anyhow::bail!("--keep-clone needs a repository URL");
+    }
+    // A remote repository is cloned bare (removed when `clone` drops, unless kept). Policy
+    // never comes from it: config from where keysweep runs, a range's from its BASE.
+    let clone = match url {
+        Some(url) => {
+            if selection == Selection::Staged {
+                anyhow::bail!("--staged needs a local repository (a clone has no index)");
+            }
+            Some(remote::clone(url, args.keep_clone.as_deref())?)
+        }
+        None => None,
+    };
+    let repo = clone.as_ref().map_or(args.repo.as_path(), |c| c.dir());
+    let root = ScanRoot::repository(repo).context("cannot read the working directory")?;
     // A range is a review of HEAD: policy comes from BASE.
     let base = match &selection {
-        Selection::Range { base, head } => Some(BaseTree::open(&args.repo, base, head)?),
+        Selection::Range { base, head } => Some(BaseTree::open(repo, base, head)?),
         _ => None,
     };
     let setup = Setup::new(&args.common, root, base)?;
@@ -336,8 +356,9 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
         selection,
         threads: threads(args.common.threads),
         archive: archive_options(&args.archive, &setup.config),
+        shard: args.shard.unwrap_or_default(),
     };
-    let scanned = git::scan(&setup.detector, &args.repo, &opts)?;
+    let scanned = git::scan(&setup.detector, repo, &opts)?;
     for warning in &scanned.warnings {
         note!("keysweep: warning: {warning}");
     }
@@ -582,13 +603,78 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn write_report(
-    outcome: &Outcome,
-    suppressed: &[Finding],
-    common: &CommonArgs,
-    setup: &Setup,
-) -> Result<()> {
-    let (mut out, to_terminal): (Box<dyn Write>, bool) = match &common.output {
+fn cmd_merge(args: MergeArgs) -> Result<u8> {
+    let mut reports = Vec::new();
+    let mut errors = 0usize;
+    for path in &args.reports {
+        let (name, text) = if keysweep::input::fs::is_stdin(path) {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut io::stdin().lock(), &mut text)
+                .map(|_| ("<stdin>".to_string(), text))
+                .context("cannot read a report from stdin")
+        } else {
+            std::fs::read_to_string(path)
+                .map(|text| (path.display().to_string(), text))
+                .with_context(|| format!("cannot read report {}", path.display()))
+        }
+        .unwrap_or_else(|e| {
+            eprintln!("keysweep: error: {e:#}");
+            errors += 1;
+            (String::new(), String::new())
+        });
+        if name.is_empty() {
+            continue;
+        }
+        match keysweep::remediate::read_report(&text) {
+            Ok(findings) => reports.push(findings),
+            Err(e) => {
+                eprintln!("keysweep: error: {name}: cannot read the report: {e}");
+                errors += 1;
+            }
+        }
+    }
+    let read = reports.len();
+    let merged = keysweep::merge::merge(reports);
+    let rules = load_rules(args.rules.as_deref())?;
+    let root = ScanRoot::for_paths(&[]).context("cannot read the working directory")?;
+    let (mut out, to_terminal) = open_output(args.output.as_deref())?;
+    let context = report::Context {
+        style: Style {
+            color: use_color(args.color, to_terminal),
+        },
+        rules: &rules,
+        root: Some(&root),
+        suppressed: &[],
+        include_suppressed: false,
+    };
+    emit(&mut *out, &merged.findings, args.format, &context)?;
+    if !args.quiet {
+        eprintln!(
+            "keysweep: merged {read} report{}: {} finding{} ({} duplicate{} dropped){}",
+            plural(read as u64),
+            merged.findings.len(),
+            plural(merged.findings.len() as u64),
+            merged.duplicates,
+            plural(merged.duplicates as u64),
+            if errors > 0 {
+                format!("; {errors} report(s) unreadable")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if !merged.findings.is_empty() {
+        u8::try_from(args.exit_code).unwrap_or(1)
+    } else if errors > 0 {
+        2
+    } else {
+        0
+    })
+}
+
+/// The report's destination: FILE, or stdout (and whether that is a terminal).
+fn open_output(path: Option<&Path>) -> Result<(Box<dyn Write>, bool)> {
+    Ok(match path {
         Some(path) => (
             Box::new(BufWriter::new(File::create(path).with_context(|| {
                 format!("cannot create report file {}", path.display())
@@ -599,26 +685,47 @@ fn write_report(
             Box::new(BufWriter::new(io::stdout().lock())),
             io::stdout().is_terminal(),
         ),
-    };
-    let color = match common.color {
+    })
+}
+
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
+    }
+}
+
+/// Writes a report; a reader that stopped early (`keysweep ... | head`) is not an error.
+fn emit(
+    out: &mut dyn Write,
+    findings: &[keysweep::finding::Finding],
+    format: report::Format,
+    context: &report::Context<'_>,
+) -> Result<()> {
+    match report::write(out, findings, format, context).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write the report"),
+    }
+}
+
+fn write_report(
+    outcome: &Outcome,
+    suppressed: &[Finding],
+    common: &CommonArgs,
+    setup: &Setup,
+) -> Result<()> {
+    let (mut out, to_terminal) = open_output(common.output.as_deref())?;
     let context = report::Context {
-        style: Style { color },
+        style: Style {
+            color: use_color(common.color, to_terminal),
+        },
         rules: setup.detector.rules(),
         root: Some(&setup.root),
         suppressed,
         include_suppressed: common.include_suppressed,
     };
-    match report::write(&mut out, &outcome.findings, common.format, &context)
-        .and_then(|()| out.flush())
-    {
-        // A reader that stopped early (`keysweep ... | head`) is not an error of the scan.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write the report"),
-    }
+    emit(&mut *out, &outcome.findings, common.format, &context)
 }
 
 /// The plural ending for a count.

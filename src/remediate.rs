@@ -282,10 +282,19 @@ pub enum Case {
     Temporary,
     /// A secret found without its key ID: owner and key must be found first.
     UnknownOwner,
+    /// An Amazon Bedrock long-term API key (IAM service-specific credential).
+    BedrockLongTerm,
+    /// An Amazon Bedrock short-term API key (presigned by the access key in `key_id`).
+    BedrockShortTerm,
 }
 
 /// Which case `finding` is.
 pub fn case_of(finding: &Finding) -> Case {
+    match finding.kind {
+        Kind::BedrockLongTermKey => return Case::BedrockLongTerm,
+        Kind::BedrockShortTermKey => return Case::BedrockShortTerm,
+        _ => {}
+    }
     let arn = finding.verification.arn.as_deref().map(principal);
     match finding.key_id.as_deref() {
         None if finding.session_token.is_some() => Case::Temporary,
@@ -330,12 +339,19 @@ fn step(name: &str, why: String, command: String) -> RemediationStep {
 /// The CloudTrail command: events made with `key` in every enabled region (or those in
 /// `$REGIONS`), within the window.
 fn lookup_events_command(key: &str, window: Window) -> String {
+    lookup_events_by("AccessKeyId", key, window)
+}
+
+/// The CloudTrail command: events whose `attribute` (`AccessKeyId`, `Username`) is `value`,
+/// in every enabled region (or those in `$REGIONS`), within the window. `value` must be a
+/// key ID or an IAM name (no shell or shorthand syntax in it).
+fn lookup_events_by(attribute: &str, key: &str, window: Window) -> String {
     format!(
         "regions=${{REGIONS:-$(aws ec2 describe-regions --query 'Regions[].RegionName' \
          --output text)}} || regions=$(printf '%s\\n' us-east-1 \"${{AWS_REGION:-}}\" \
          \"${{AWS_DEFAULT_REGION:-}}\" | sort -u); \
          ok=1; for r in $regions; do echo \"== $r\"; aws cloudtrail lookup-events --region \"$r\" \
-         --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={key}{} \
+         --lookup-attributes AttributeKey={attribute},AttributeValue={key}{} \
          --query 'Events[].[EventTime,EventSource,EventName,Username]' \
          --output text || ok=0; done; [ \"$ok\" = 1 ]",
         window.start_arg()
@@ -343,17 +359,7 @@ fn lookup_events_command(key: &str, window: Window) -> String {
 }
 
 fn investigate_why(lang: Lang, window: Window) -> String {
-    let since = window.start.map(format_utc);
-    let (span_en, span_ko) = match &since {
-        Some(start) => (
-            format!("from the leak ({start}) to now"),
-            format!("유출 시점({start})부터 지금까지"),
-        ),
-        None => (
-            "over the last 90 days (the leak time is unknown)".to_string(),
-            "최근 90일 동안(유출 시점을 모름)".to_string(),
-        ),
-    };
+    let (span_en, span_ko) = (since_en(window), since_ko(window));
     tr!(
         lang,
         format!(
@@ -405,6 +411,8 @@ pub fn steps(finding: &Finding, window: Window, lang: Lang) -> Vec<RemediationSt
         Case::Root => root_steps(finding, window, lang, &mut out),
         Case::Temporary => temporary_steps(finding, window, lang, &mut out),
         Case::UnknownOwner => unknown_steps(finding, window, lang, &mut out),
+        Case::BedrockLongTerm => bedrock_long_term_steps(finding, window, lang, &mut out),
+        Case::BedrockShortTerm => bedrock_short_term_steps(finding, window, lang, &mut out),
     }
     out
 }
@@ -834,6 +842,425 @@ fn canary_steps(finding: &Finding, lang: Lang) -> Vec<RemediationStep> {
     out
 }
 
+// ---------------------------------------------------------------------------------------
+// Amazon Bedrock API keys (kinds bedrock_long_term_key, bedrock_short_term_key).
+//
+// A long-term key is an IAM service-specific credential of the user it names: it is listed,
+// deactivated and deleted with the *-service-specific-credential commands, and its calls are
+// found in CloudTrail by that user. A short-term key is a presigned URL: it cannot be revoked
+// itself, it ends at its expiry (12 h at most), and it is contained through the identity that
+// signed it (its embedded key ID), by denying `bedrock:CallWithBearerToken` to that identity
+// (Bedrock user guide, "Control permissions for generating and using Amazon Bedrock API keys").
+
+/// "from the leak (T) to now", or the 90 days CloudTrail keeps when the leak time is unknown.
+fn since_en(window: Window) -> String {
+    match window.start {
+        Some(t) => format!("from the leak ({}) to now", format_utc(t)),
+        None => "over the last 90 days (the leak time is unknown)".to_string(),
+    }
+}
+
+fn since_ko(window: Window) -> String {
+    match window.start {
+        Some(t) => format!("유출 시점({})부터 지금까지", format_utc(t)),
+        None => "최근 90일 동안(유출 시점을 모름)".to_string(),
+    }
+}
+
+/// The IAM service name of Bedrock API keys.
+const BEDROCK_SERVICE: &str = crate::bedrock::SERVICE_NAME;
+/// The inline policy keysweep puts on the identity behind a leaked short-term key.
+const DENY_BEARER_POLICY: &str = "KeysweepDenyBedrockBearerTokens";
+
+/// `name` when it is a valid IAM name (`[\w+=,.@-]`, 1-64 characters), so it can stand
+/// unquoted in a command and inside a JMESPath string literal.
+fn iam_name(name: Option<&str>) -> Option<&str> {
+    name.filter(|n| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    })
+}
+
+/// A 12-digit account ID, or None.
+fn account_digits(account: Option<&str>) -> Option<&str> {
+    account.filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A key ID as it may stand in a command: 4 letters and 16 base32 characters.
+fn key_id_literal(key: Option<&str>) -> Option<&str> {
+    key.filter(|k| {
+        k.len() == 20
+            && k.bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+    })
+}
+
+/// The playbook group of a Bedrock finding: one per user and account (long-term), one per
+/// signing key (short-term).
+fn bedrock_group_id(f: &Finding) -> Option<String> {
+    match f.kind {
+        Kind::BedrockLongTermKey => Some(format!(
+            "bedrock:{}:{}",
+            f.account_id.as_deref().unwrap_or("?"),
+            f.user_name.as_deref().unwrap_or(&f.fingerprint)
+        )),
+        Kind::BedrockShortTermKey => Some(format!(
+            "bedrock-short:{}",
+            f.key_id.as_deref().unwrap_or(&f.fingerprint)
+        )),
+        _ => None,
+    }
+}
+
+fn bedrock_label(f: &Finding, lang: Lang) -> Option<String> {
+    let account = f.account_id.as_deref().unwrap_or("?");
+    match f.kind {
+        Kind::BedrockLongTermKey => Some(tr!(
+            lang,
+            format!(
+                "Bedrock API key of {} (account {account})",
+                f.user_name.as_deref().unwrap_or("?")
+            ),
+            format!(
+                "{}의 Bedrock API 키 (계정 {account})",
+                f.user_name.as_deref().unwrap_or("?")
+            ),
+        )),
+        Kind::BedrockShortTermKey => Some(tr!(
+            lang,
+            format!(
+                "Bedrock short-term API key signed by {}",
+                f.key_id.as_deref().unwrap_or("?")
+            ),
+            format!(
+                "{}로 서명된 Bedrock 단기 API 키",
+                f.key_id.as_deref().unwrap_or("?")
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// Runs `each` (a command using `"$id"`) on every Bedrock credential ID of user `u` whose
+/// alias starts with `alias`; fails when there is none or when one command fails.
+fn for_each_bedrock_credential(u: &str, alias: &str, each: &str) -> String {
+    format!(
+        "ids=$(aws iam list-service-specific-credentials --user-name {u} --service-name \
+         {BEDROCK_SERVICE} --query \"ServiceSpecificCredentials[?starts_with(ServiceCredentialAlias, \
+         '{alias}')].ServiceSpecificCredentialId\" --output text) && [ -n \"$ids\" ] && \
+         [ \"$ids\" != None ] && ok=1 && for id in $ids; do {each} || ok=0; done && [ \"$ok\" = 1 ]"
+    )
+}
+
+fn bedrock_long_term_steps(
+    finding: &Finding,
+    window: Window,
+    lang: Lang,
+    out: &mut Vec<RemediationStep>,
+) {
+    let user = iam_name(finding.user_name.as_deref());
+    let account = account_digits(finding.account_id.as_deref());
+    let u = user.unwrap_or("\"$USER_NAME\"");
+    // The key's alias is `<user>-at-<account>`; without both, every Bedrock key of the user.
+    let alias = match (user, account) {
+        (Some(user), Some(account)) => format!("{user}-at-{account}"),
+        _ => String::new(),
+    };
+    out.push(step(
+        "identify",
+        tr!(
+            lang,
+            format!(
+                "The key names IAM user {} of account {} (decoded from the key, no request made). \
+                 List the user's Bedrock API keys (service-specific credentials): the leaked one \
+                 has the alias {}. Run this and the next steps in that account.",
+                user.unwrap_or("?"),
+                account.unwrap_or("?"),
+                if alias.is_empty() { "?" } else { &alias }
+            ),
+            format!(
+                "키에 계정 {}의 IAM 사용자 {}가 들어 있습니다(키를 디코딩, 요청 없음). 사용자의 \
+                 Bedrock API 키(서비스별 자격 증명)를 나열합니다. 유출된 키의 별칭은 {}입니다. \
+                 이 단계부터는 그 계정에서 실행하십시오.",
+                account.unwrap_or("?"),
+                user.unwrap_or("?"),
+                if alias.is_empty() { "?" } else { &alias }
+            ),
+        ),
+        format!(
+            "aws iam list-service-specific-credentials --user-name {u} --service-name \
+             {BEDROCK_SERVICE} --query 'ServiceSpecificCredentials[].[ServiceSpecificCredentialId,\
+             Status,ServiceCredentialAlias,CreateDate,ExpirationDate]' --output text"
+        ),
+    ));
+    out.push(step(
+        "deactivate",
+        tr!(
+            lang,
+            "Contain first: an inactive key stops working at once and can be re-enabled, unlike \
+             a deleted one. Every Bedrock key of the user with the leaked key's alias is \
+             deactivated (the key does not carry its credential ID)."
+                .to_string(),
+            "먼저 차단합니다. 비활성화된 키는 즉시 쓸 수 없고 삭제와 달리 다시 활성화할 수 \
+             있습니다. 키에 자격 증명 ID가 없으므로 유출된 키의 별칭을 가진 사용자의 Bedrock \
+             키를 모두 비활성화합니다."
+                .to_string(),
+        ),
+        for_each_bedrock_credential(
+            u,
+            &alias,
+            &format!(
+                "aws iam update-service-specific-credential --user-name {u} \
+                 --service-specific-credential-id \"$id\" --status Inactive"
+            ),
+        ),
+    ));
+    out.push(step(
+        "confirm",
+        tr!(
+            lang,
+            "Check that the key is now Inactive.".to_string(),
+            "키가 Inactive 상태가 되었는지 확인합니다.".to_string(),
+        ),
+        format!(
+            "aws iam list-service-specific-credentials --user-name {u} --service-name \
+             {BEDROCK_SERVICE} --query 'ServiceSpecificCredentials[].[ServiceSpecificCredentialId,\
+             Status]' --output text"
+        ),
+    ));
+    out.push(step(
+        "investigate",
+        tr!(
+            lang,
+            format!(
+                "See what the user did {} in every region: calls made with a Bedrock API key \
+                 carry additionalEventData.callWithBearerToken = true (InvokeModel, Converse, \
+                 ...). Unknown source IPs or regions mean abuse (LLMjacking bills).",
+                since_en(window)
+            ),
+            format!(
+                "{} 이 사용자가 한 일을 모든 리전에서 확인합니다. Bedrock API 키로 한 호출에는 \
+                 additionalEventData.callWithBearerToken = true가 있습니다(InvokeModel, Converse \
+                 등). 모르는 IP나 리전은 악용의 흔적입니다.",
+                since_ko(window)
+            ),
+        ),
+        lookup_events_by("Username", u, window),
+    ));
+    out.push(step(
+        "investigate",
+        tr!(
+            lang,
+            "See what else the user can do and holds: its policies (AmazonBedrockLimitedAccess \
+             grants much of Bedrock) and any access keys, which an attacker may have created \
+             to outlive the Bedrock key."
+                .to_string(),
+            "사용자가 할 수 있는 일과 가진 것을 확인합니다: 정책(AmazonBedrockLimitedAccess는 \
+             Bedrock 권한 대부분을 줌)과 액세스 키(공격자가 Bedrock 키보다 오래 쓰려고 만들었을 \
+             수 있음)."
+                .to_string(),
+        ),
+        format!(
+            "aws iam list-attached-user-policies --user-name {u} && aws iam list-user-policies \
+             --user-name {u} && aws iam list-access-keys --user-name {u}"
+        ),
+    ));
+    out.push(step(
+        "delete",
+        tr!(
+            lang,
+            "Delete the leaked key for good once nothing needs it (create a replacement first \
+             if something does, preferably a short-term key)."
+                .to_string(),
+            "더 이상 쓰는 곳이 없으면 유출된 키를 영구히 삭제합니다(필요하면 대체 키를 먼저 \
+             만드십시오. 가능하면 단기 키)."
+                .to_string(),
+        ),
+        for_each_bedrock_credential(
+            u,
+            &alias,
+            &format!(
+                "aws iam delete-service-specific-credential --user-name {u} \
+                 --service-specific-credential-id \"$id\""
+            ),
+        ),
+    ));
+    out.push(step(
+        "harden",
+        tr!(
+            lang,
+            "Prefer short-term Bedrock keys or IAM roles to long-term keys; an SCP that denies \
+             iam:CreateServiceSpecificCredential stops new ones. A console-made key left an IAM \
+             user (BedrockAPIKey-...) behind: delete it when it has no other use."
+                .to_string(),
+            "장기 키 대신 Bedrock 단기 키나 IAM 역할을 쓰십시오. \
+             iam:CreateServiceSpecificCredential을 거부하는 SCP로 새 장기 키를 막을 수 있습니다. \
+             콘솔에서 만든 키는 IAM 사용자(BedrockAPIKey-...)를 남기므로 다른 용도가 없으면 \
+             삭제하십시오."
+                .to_string(),
+        ),
+        format!("# review IAM user {u}: delete it if it exists only for this key"),
+    ));
+}
+
+/// The policy that stops every Bedrock API key of an identity (its short-term keys
+/// included): a deny of `bedrock:CallWithBearerToken`.
+fn deny_bearer_policy() -> String {
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\
+     \"Action\":\"bedrock:CallWithBearerToken\",\"Resource\":\"*\"}]}"
+        .to_string()
+}
+
+fn bedrock_short_term_steps(
+    finding: &Finding,
+    window: Window,
+    lang: Lang,
+    out: &mut Vec<RemediationStep>,
+) {
+    let key = key_id_literal(finding.key_id.as_deref()).unwrap_or("\"$ACCESS_KEY_ID\"");
+    let temporary = key.starts_with("ASIA");
+    // The key cannot have been used before it was signed, at most 12 h before its expiry:
+    // the investigation starts there when that is earlier than the leak time found.
+    let mut window = window;
+    if let Some(expiry) = finding.expires_at.as_deref().and_then(parse_date) {
+        let signed = expiry.saturating_sub(crate::bedrock::MAX_SHORT_TERM_SECONDS as i64);
+        window.start = Some(window.start.map_or(signed, |start| start.min(signed)));
+    }
+    let expires = finding.expires_at.as_deref().unwrap_or("?");
+    let region = finding.region.as_deref().unwrap_or("?");
+    out.push(identify_account_step(key, lang));
+    let policy = sh_quote(&deny_bearer_policy());
+    let contain_why = tr!(
+        lang,
+        format!(
+            "A short-term key cannot be revoked itself: it works in {region} until {expires} \
+             (12 h at most, or the end of the signing session). Denying \
+             bedrock:CallWithBearerToken to the identity that signed it stops it (and that \
+             identity's other Bedrock API keys) now; its own key {key} leaked only as an ID."
+        ),
+        format!(
+            "단기 키 자체는 취소할 수 없으며 {expires}까지 {region}에서 유효합니다(최대 12시간 \
+             또는 서명한 세션이 끝날 때까지). 서명한 주체에 bedrock:CallWithBearerToken을 \
+             거부하면 지금 바로 멈춥니다(그 주체의 다른 Bedrock API 키도). 서명한 키 {key}는 \
+             ID만 유출되었습니다."
+        ),
+    );
+    if temporary {
+        let role = match finding.verification.arn.as_deref().map(principal) {
+            Some(Principal::Role(r)) => iam_name(Some(&r)).map(str::to_string),
+            _ => None,
+        };
+        if role.is_none() {
+            out.push(step(
+                "identify",
+                tr!(
+                    lang,
+                    "The key was signed by a session: find its role in the events made with the \
+                     session key (userIdentity.arn = arn:aws:sts::ACCOUNT:assumed-role/ROLE/...) \
+                     and set ROLE_NAME for the next step."
+                        .to_string(),
+                    "세션이 서명한 키입니다. 세션 키로 발생한 이벤트에서 역할을 찾아 \
+                     (userIdentity.arn = arn:aws:sts::계정:assumed-role/역할/...) 다음 단계를 \
+                     위해 ROLE_NAME 변수에 넣으십시오."
+                        .to_string(),
+                ),
+                format!(
+                    "aws cloudtrail lookup-events --region {} --lookup-attributes \
+                     AttributeKey=AccessKeyId,AttributeValue={key}{} --max-results 5 --query \
+                     'Events[].CloudTrailEvent' --output text",
+                    if region == "?" { "us-east-1" } else { region },
+                    window.start_arg()
+                ),
+            ));
+        }
+        let r = role.as_deref().unwrap_or("\"$ROLE_NAME\"");
+        out.push(step(
+            "deactivate",
+            contain_why,
+            format!(
+                "aws iam put-role-policy --role-name {r} --policy-name {DENY_BEARER_POLICY} \
+                 --policy-document {policy}"
+            ),
+        ));
+    } else {
+        let user = iam_name(known_user(finding).as_deref()).map(str::to_string);
+        if user.is_none() {
+            out.push(step(
+                "identify",
+                tr!(
+                    lang,
+                    "The key was signed by an IAM user's access key: look the user up into \
+                     $USER_NAME, which the next commands use."
+                        .to_string(),
+                    "IAM 사용자의 액세스 키가 서명한 키입니다. 사용자를 조회하여 $USER_NAME \
+                     변수에 넣습니다. 이후 명령이 이 변수를 씁니다."
+                        .to_string(),
+                ),
+                format!(
+                    "USER_NAME=$(aws iam get-access-key-last-used --access-key-id {key} --query \
+                     UserName --output text) && echo \"user: $USER_NAME\""
+                ),
+            ));
+        }
+        let u = user.as_deref().unwrap_or("\"$USER_NAME\"");
+        out.push(step(
+            "deactivate",
+            contain_why,
+            format!(
+                "aws iam put-user-policy --user-name {u} --policy-name {DENY_BEARER_POLICY} \
+                 --policy-document {policy}"
+            ),
+        ));
+    }
+    out.push(step(
+        "investigate",
+        tr!(
+            lang,
+            format!(
+                "See what was done with the signing key {}: calls made with the Bedrock key \
+                 carry additionalEventData.callWithBearerToken = true.",
+                since_en(window)
+            ),
+            format!(
+                "{} 서명한 키로 한 일을 확인합니다. Bedrock 키로 한 호출에는 \
+                 additionalEventData.callWithBearerToken = true가 있습니다.",
+                since_ko(window)
+            ),
+        ),
+        lookup_events_command(key, window),
+    ));
+    let (holder, remove) = if temporary {
+        (
+            "role",
+            format!("aws iam delete-role-policy --role-name \"$ROLE_NAME\" --policy-name {DENY_BEARER_POLICY}"),
+        )
+    } else {
+        (
+            "user",
+            format!("aws iam delete-user-policy --user-name \"$USER_NAME\" --policy-name {DENY_BEARER_POLICY}"),
+        )
+    };
+    out.push(step(
+        "harden",
+        tr!(
+            lang,
+            format!(
+                "After {expires} the leaked key is dead: if the {holder} needs Bedrock API keys, \
+                 remove the deny policy then. Find where the key leaked from (logs, notebooks, \
+                 CI output)."
+            ),
+            format!(
+                "{expires} 이후에는 유출된 키가 무효입니다. 이 주체에 Bedrock API 키가 필요하면 \
+                 그때 거부 정책을 지우십시오. 키가 어디서 유출되었는지(로그, 노트북, CI 출력) \
+                 확인하십시오."
+            ),
+        ),
+        format!("# after {expires}: {remove}"),
+    ));
+}
+
 /// A report that cannot be read.
 #[derive(Debug, Error)]
 pub enum ReportError {
@@ -1024,10 +1451,11 @@ fn reported_start(f: &Finding) -> Option<i64> {
 pub fn group(findings: &[Finding], lang: Lang, now: SystemTime) -> Vec<KeyGroup> {
     let mut groups: BTreeMap<String, (Finding, Vec<String>, Option<i64>)> = BTreeMap::new();
     for f in findings.iter().filter(|f| f.kind != Kind::PolicyChange) {
-        let id = f
-            .key_id
-            .clone()
-            .unwrap_or_else(|| format!("~{}", f.fingerprint));
+        let id = bedrock_group_id(f).unwrap_or_else(|| {
+            f.key_id
+                .clone()
+                .unwrap_or_else(|| format!("~{}", f.fingerprint))
+        });
         let leak = leak_time(f).or_else(|| reported_start(f));
         match groups.get_mut(&id) {
             None => {
@@ -1075,6 +1503,9 @@ pub fn group(findings: &[Finding], lang: Lang, now: SystemTime) -> Vec<KeyGroup>
 }
 
 fn key_label(f: &Finding, lang: Lang) -> String {
+    if let Some(label) = bedrock_label(f, lang) {
+        return label;
+    }
     f.key_id.clone().unwrap_or_else(|| {
         tr!(
             lang,
@@ -1102,6 +1533,29 @@ fn case_label(case: Case, f: &Finding, lang: Lang) -> String {
             "임시 세션 자격 증명".to_string()
         ),
         Case::UnknownOwner => tr!(lang, "owner unknown".to_string(), "소유자 모름".to_string()),
+        Case::BedrockLongTerm => match who {
+            Some(u) => tr!(
+                lang,
+                format!("Bedrock long-term API key of IAM user {u}"),
+                format!("IAM 사용자 {u}의 Bedrock 장기 API 키")
+            ),
+            None => tr!(
+                lang,
+                "Bedrock long-term API key".to_string(),
+                "Bedrock 장기 API 키".to_string()
+            ),
+        },
+        Case::BedrockShortTerm => tr!(
+            lang,
+            format!(
+                "Bedrock short-term API key, expires {}",
+                f.expires_at.as_deref().unwrap_or("within 12 h")
+            ),
+            format!(
+                "Bedrock 단기 API 키, 만료 {}",
+                f.expires_at.as_deref().unwrap_or("12시간 이내")
+            )
+        ),
     }
 }
 
@@ -1389,6 +1843,8 @@ mod tests {
             secret: Some("Zq8vN3kR/tY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy".into()),
             session_token: None,
             user_name: None,
+            region: None,
+            expires_at: None,
             account_id: None,
             account_id_source: None,
             canary: None,

@@ -21,8 +21,9 @@ const DEFAULT_WINDOW: [usize; 2] = [64, 256];
 /// Windows are capped so that a rule can never make the detector scan a whole buffer.
 pub const MAX_WINDOW: usize = 8 * 1024;
 
-/// Capture names a rule's pattern may use; each maps to a kind of credential part.
-pub const CAPTURE_NAMES: [&str; 4] = ["key_id", "secret", "token", "user"];
+/// Capture names a rule's pattern may use; each maps to a kind of credential part
+/// (`api_key`: a self-contained API key such as an Amazon Bedrock key, see [`crate::bedrock`]).
+pub const CAPTURE_NAMES: [&str; 5] = ["key_id", "secret", "token", "user", "api_key"];
 
 /// Errors found while loading rules: each names the file and the rule.
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +98,9 @@ pub struct Rule {
     pub regex: Regex,
     pub window_before: usize,
     pub window_after: usize,
-    /// Capture group indices of key_id, secret, token, user (in `CAPTURE_NAMES` order).
-    pub captures: [Option<usize>; 4],
+    /// Capture group indices of key_id, secret, token, user, api_key (in `CAPTURE_NAMES`
+    /// order).
+    pub captures: [Option<usize>; 5],
     pub specificity: u8,
     pub entropy_min: f32,
 }
@@ -139,7 +141,7 @@ impl Rule {
             .size_limit(16 * 1024 * 1024)
             .build()
             .map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
-        let mut captures = [None; 4];
+        let mut captures = [None; 5];
         for (slot, name) in captures.iter_mut().zip(CAPTURE_NAMES) {
             *slot = regex.capture_names().position(|n| n == Some(name));
         }
@@ -159,9 +161,9 @@ impl Rule {
             crate::grammar::check_capture(&syntax.pattern, name)
                 .map_err(|e| invalid(e.to_string()))?;
         }
-        if captures[0..3].iter().all(Option::is_none) {
+        if captures[0..3].iter().all(Option::is_none) && captures[4].is_none() {
             return Err(invalid(
-                "pattern needs a named capture `key_id`, `secret` or `token`".into(),
+                "pattern needs a named capture `key_id`, `secret`, `token` or `api_key`".into(),
             ));
         }
         if syntax.near == Some(Near::KeyId) && captures[1].is_none() && captures[2].is_none() {

@@ -19,6 +19,7 @@ use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::decode::{self, DecodeState};
 use crate::input::fs::{self, WalkItem, WalkOptions};
 use crate::input::{InputError, Origin};
+use crate::shard::Shard;
 
 /// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
 pub const CHUNK: usize = 16 * 1024 * 1024;
@@ -39,6 +40,9 @@ pub struct ScanOptions {
     pub archive: ArchiveOptions,
     /// Told about each file as it is done (the progress bar).
     pub observer: Option<Arc<dyn Observer>>,
+    /// The part of the inputs this run scans (`--shard K/N`), by each file's path as reached
+    /// from the scan roots (`-` for stdin).
+    pub shard: Shard,
 }
 
 /// Watches a scan's progress; called from the worker threads.
@@ -54,6 +58,7 @@ impl Default for ScanOptions {
             chunk: CHUNK,
             archive: ArchiveOptions::default(),
             observer: None,
+            shard: Shard::all(),
         }
     }
 }
@@ -382,6 +387,18 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     let (streams, paths): (Vec<&PathBuf>, Vec<&PathBuf>) = roots
         .iter()
         .partition(|p| fs::is_stdin(p) || fs::is_special(p));
+    // A shard takes a stream by its name as reported ("-" for stdin), like a file.
+    let streams: Vec<&PathBuf> = streams
+        .into_iter()
+        .filter(|p| {
+            let name = if fs::is_stdin(p) {
+                &b"-"[..]
+            } else {
+                p.as_os_str().as_encoded_bytes()
+            };
+            opts.shard.contains(name)
+        })
+        .collect();
     if !streams.is_empty() {
         let mut scanner = BlobScanner::new(detector);
         for path in streams {
@@ -411,9 +428,11 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
                     if fs::is_ignore_file(&path) {
                         saw_ignore_file.store(true, Ordering::Relaxed);
                     }
-                    let name = path.display().to_string();
-                    let out = scanner.guarded(&name, |s| s.scan_path(&path, opts));
-                    totals.add(out, opts);
+                    if opts.shard.contains(path.as_os_str().as_encoded_bytes()) {
+                        let name = path.display().to_string();
+                        let out = scanner.guarded(&name, |s| s.scan_path(&path, opts));
+                        totals.add(out, opts);
+                    }
                 }
                 WalkItem::Error(e) => {
                     totals.unscanned.fetch_add(1, Ordering::Relaxed);

@@ -202,6 +202,31 @@ pub(crate) fn session_token(
     Some(value)
 }
 
+/// Checks an API key candidate at `data[start..end]` (possibly with `\/` escapes): an Amazon
+/// Bedrock key that decodes to the structure AWS gives these keys (see [`crate::bedrock`]),
+/// not glued to a longer base64 run, and not a placeholder (an `EXAMPLE` signer, a
+/// low-entropy secret). Returns the unescaped key.
+pub(crate) fn api_key(data: &[u8], start: usize, end: usize, entropy_min: f32) -> Option<String> {
+    if start > 0 && (is_base64(data[start - 1]) || data[start - 1] == b'-')
+        || continues_base64(data, end)
+    {
+        return None;
+    }
+    let value = unescape(&data[start..end]);
+    match crate::bedrock::parse(&value)? {
+        crate::bedrock::BedrockKey::LongTerm(k) => {
+            let secret = k.secret.trim_end_matches('=').as_bytes();
+            let placeholder = has_placeholder_run(secret)
+                || placeholder_words(true).is_match(secret)
+                || placeholder_words(true).is_match(k.alias.as_bytes());
+            (!placeholder && entropy::shannon_entropy(secret) >= entropy_min).then_some(value)
+        }
+        crate::bedrock::BedrockKey::ShortTerm(k) => {
+            key_id(k.key_id.as_bytes(), 0, k.key_id.len()).then_some(value)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

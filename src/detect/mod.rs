@@ -34,6 +34,8 @@ pub enum Part {
     Secret,
     Token,
     User,
+    /// A self-contained API key (Amazon Bedrock): reported on its own, never paired.
+    ApiKey,
 }
 
 impl Part {
@@ -81,6 +83,8 @@ pub struct Match {
     pub secret: Option<Span>,
     pub token: Option<Span>,
     pub user: Option<String>,
+    /// A self-contained API key (then the other parts are `None`).
+    pub api_key: Option<Span>,
     /// Where the match is reported: the key ID, else the secret, else the token.
     pub offset: usize,
 }
@@ -334,13 +338,16 @@ impl Detector {
             if core.is_some_and(|c| !c.contains(&(base + whole.start()))) {
                 continue;
             }
-            let mut found: [Option<Atom>; 4] = Default::default();
+            let mut found: [Option<Atom>; 5] = Default::default();
             let mut ok = true;
-            for (slot, (part, group)) in [Part::KeyId, Part::Secret, Part::Token, Part::User]
-                .into_iter()
-                .zip(rule.captures)
-                .enumerate()
-            {
+            let parts = [
+                Part::KeyId,
+                Part::Secret,
+                Part::Token,
+                Part::User,
+                Part::ApiKey,
+            ];
+            for (slot, (part, group)) in parts.into_iter().zip(rule.captures).enumerate() {
                 let Some(m) = group.and_then(|g| caps.get(g)) else {
                     continue;
                 };
@@ -351,6 +358,7 @@ impl Detector {
                     Part::Secret => checks::secret(data, start, end, rule.entropy_min),
                     Part::Token => checks::session_token(data, start, end, rule.entropy_min),
                     Part::User => Some(String::from_utf8_lossy(m.as_bytes()).into_owned()),
+                    Part::ApiKey => checks::api_key(data, start, end, rule.entropy_min),
                 };
                 // Whatever the rule, a value off its grammar is dropped (and counted).
                 let value = value.filter(|v| {

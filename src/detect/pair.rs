@@ -81,6 +81,7 @@ pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
             .filter(|&i| atoms[i].part == part)
             .collect()
     };
+    let api_keys = of(Part::ApiKey);
     let (keys, secrets, tokens, users) = (
         of(Part::KeyId),
         of(Part::Secret),
@@ -116,6 +117,7 @@ pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
             secret: secret_of[k].map(|s| span(&atoms[s])),
             token: token_of[k].map(|t| span(&atoms[t])),
             user,
+            api_key: None,
             offset: atoms[k].start,
         });
     }
@@ -134,7 +136,20 @@ pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
             secret,
             token,
             user: None,
+            api_key: None,
             offset: atom.start,
+        });
+    }
+    // API keys stand alone: nothing pairs with them.
+    for &i in &api_keys {
+        matches.push(Match {
+            rule: atoms[i].rule,
+            key_id: None,
+            secret: None,
+            token: None,
+            user: None,
+            api_key: Some(span(&atoms[i])),
+            offset: atoms[i].start,
         });
     }
     matches.sort_by_key(|m| m.offset);

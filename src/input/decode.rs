@@ -427,7 +427,7 @@ impl DecodeState {
     /// For a match in the view that decoded bytes are part of: where to report it in the blob
     /// and the decoding; None for a match the plain text holds as it is.
     fn decoded_part(&self, m: &Match) -> Option<(usize, Encoding)> {
-        let spans = [&m.key_id, &m.secret, &m.token];
+        let spans = [&m.key_id, &m.secret, &m.token, &m.api_key];
         let encoding = spans.iter().copied().flatten().find_map(|span| {
             let first = self.pieces.partition_point(|p| p.view <= span.start);
             self.pieces[first.saturating_sub(1)..]

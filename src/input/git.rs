@@ -32,6 +32,7 @@ use crate::finding::Finding;
 use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::{InputError, Origin};
 use crate::scan::{BlobScanner, FileOutcome, Outcome, ScanOptions, Stats};
+use crate::shard::Shard;
 
 /// Errors that stop a git scan (a single unreadable blob does not: it becomes an
 /// [`InputError`] and the scan goes on).
@@ -70,6 +71,11 @@ pub struct GitOptions {
     pub threads: usize,
     /// How archives and compressed blobs are opened: exactly as for files.
     pub archive: ArchiveOptions,
+    /// The part of the blobs this run scans (`--shard K/N`), by the path each blob first
+    /// appeared at: every version of a file falls in one part, so the oldest commit that
+    /// introduced a credential at a path is found within one part and merged reports equal
+    /// an unsharded one.
+    pub shard: Shard,
 }
 
 /// What a git scan produced: the outcome plus warnings (shallow clone, unreadable refs).
@@ -830,12 +836,10 @@ fn finish_findings(
     jobs: &[Job<'_>],
     scanned: Vec<(usize, Finding)>,
     head_blobs: &HashSet<Oid>,
+    other_parts_at_head: HashSet<String>,
 ) -> Vec<Finding> {
-    let at_head: HashSet<String> = scanned
-        .iter()
-        .filter(|(n, _)| head_blobs.contains(&jobs[*n].id))
-        .flat_map(|(_, f)| material(f).map(str::to_string))
-        .collect();
+    let mut at_head = material_at_head(jobs, &scanned, head_blobs);
+    at_head.extend(other_parts_at_head);
     let mut ranked: Vec<(u32, Finding)> = scanned
         .into_iter()
         .map(|(n, f)| {
@@ -863,6 +867,75 @@ fn finish_findings(
         out.push(f);
     }
     out
+}
+
+/// The credential values that findings in blobs of the HEAD tree hold.
+fn material_at_head(
+    jobs: &[Job<'_>],
+    scanned: &[(usize, Finding)],
+    head_blobs: &HashSet<Oid>,
+) -> HashSet<String> {
+    scanned
+        .iter()
+        .filter(|(n, _)| head_blobs.contains(&jobs[*n].id))
+        .flat_map(|(_, f)| material(f).map(str::to_string))
+        .collect()
+}
+
+/// The ids of the catalogue's blobs in `shard` (by the path each first appeared at).
+fn ids_in_shard(catalog: &Catalog, shard: Shard) -> Vec<Oid> {
+    catalog
+        .blobs
+        .iter()
+        .filter(|(_, place)| {
+            catalog
+                .paths
+                .get(place.path as usize)
+                .is_none_or(|path| shard.contains(path.as_bytes()))
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// For a sharded run: the credential values held by HEAD-tree blobs of the *other* parts,
+/// which `present_at_head` needs. They are scanned only when a finding of this part holds a
+/// value that its own HEAD blobs do not (a credential moved to a file of another part), so a
+/// run with no such finding reads nothing more.
+#[allow(clippy::too_many_arguments)]
+fn other_parts_at_head(
+    detector: &Detector,
+    repo: &Repository,
+    catalog: &Catalog,
+    jobs: &[Job<'_>],
+    scanned: &[(usize, Finding)],
+    head_blobs: &HashSet<Oid>,
+    opts: &GitOptions,
+) -> (HashSet<String>, Vec<InputError>) {
+    let shard = opts.shard;
+    if shard.count() <= 1 {
+        return (HashSet::new(), Vec::new());
+    }
+    let own = material_at_head(jobs, scanned, head_blobs);
+    if scanned
+        .iter()
+        .all(|(_, f)| material(f).all(|m| own.contains(m)))
+    {
+        return (HashSet::new(), Vec::new());
+    }
+    let mine: HashSet<Oid> = jobs.iter().map(|j| j.id).collect();
+    let others: Vec<Oid> = head_blobs
+        .iter()
+        .filter(|id| catalog.blobs.contains_key(id) && !mine.contains(id))
+        .copied()
+        .collect();
+    let other_jobs = jobs_in_pack_order(repo, catalog, &others);
+    let found = scan_blobs(detector, repo.path(), &other_jobs, opts);
+    let values = found
+        .findings
+        .iter()
+        .flat_map(|(_, f)| material(f).map(str::to_string))
+        .collect();
+    (values, found.errors)
 }
 
 /// Jobs for the catalogue's blobs, in pack order.
@@ -918,7 +991,7 @@ fn scan_history(
         add_unreachable(repo, &mut catalog, &tips.commits, warnings)?;
     }
 
-    let ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
+    let ids = ids_in_shard(&catalog, opts.shard);
     let jobs = jobs_in_pack_order(repo, &catalog, &ids);
     let mut scanned = scan_blobs(detector, repo.path(), &jobs, opts);
     let head = repo
@@ -928,7 +1001,10 @@ fn scan_history(
         .map(|c| c.id());
     let head_blobs = head_tree_blobs(repo, head)?;
     let found = std::mem::take(&mut scanned.findings);
-    let findings = finish_findings(repo, &catalog, &jobs, found, &head_blobs);
+    let (others, errors) =
+        other_parts_at_head(detector, repo, &catalog, &jobs, &found, &head_blobs, opts);
+    let findings = finish_findings(repo, &catalog, &jobs, found, &head_blobs, others);
+    scanned.errors.extend(errors);
     Ok(scanned.into_outcome(findings))
 }
 
@@ -1185,7 +1261,9 @@ fn scan_range(
     if catalog.commits.is_empty() {
         warnings.push(format!("the range {base}..{head} holds no commit"));
     }
-    let new_ids: Vec<Oid> = catalog.blobs.keys().copied().collect();
+    // Every part scans all the replaced blobs (what existed before the range), and only its
+    // own new ones.
+    let new_ids = ids_in_shard(&catalog, opts.shard);
     let jobs = jobs_in_pack_order(repo, &catalog, &new_ids);
     let mut scanned = scan_blobs(detector, repo.path(), &jobs, opts);
 
@@ -1208,7 +1286,10 @@ fn scan_range(
         .collect();
 
     let head_blobs = head_tree_blobs(repo, Some(head_id))?;
-    let findings = finish_findings(repo, &catalog, &jobs, fresh, &head_blobs);
+    let (others, errors) =
+        other_parts_at_head(detector, repo, &catalog, &jobs, &fresh, &head_blobs, opts);
+    let findings = finish_findings(repo, &catalog, &jobs, fresh, &head_blobs, others);
+    scanned.errors.extend(errors);
     // What could not be read in the replaced blobs counts too: a credential there might
     // have hidden one in the new blobs.
     let Scanned {
@@ -1287,6 +1368,9 @@ fn scan_staged(
             .path_bytes()
             .map(|p| crate::input::path_key(p).into_owned())
             .unwrap_or_default();
+        if !git_opts.shard.contains(path.as_bytes()) {
+            continue;
+        }
         let blob = match repo.find_blob(new.id()) {
             Ok(b) => b,
             Err(e) => {

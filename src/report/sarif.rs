@@ -160,8 +160,11 @@ pub fn security_severity(severity: Severity) -> &'static str {
 /// complete a long-term key pair (critical), a session token belongs to temporary
 /// credentials (high), a key ID alone names an account (medium).
 fn rule_severity(rule: &Rule) -> Severity {
-    let [key, secret, token, _] = rule.captures.map(|c| c.is_some());
-    if token {
+    let [key, secret, token, _, api_key] = rule.captures.map(|c| c.is_some());
+    if api_key {
+        // A long-term Bedrock key is usable alone until revoked.
+        Severity::Critical
+    } else if token {
         Severity::High
     } else if secret || rule.syntax.near.is_some() {
         Severity::Critical
@@ -187,8 +190,13 @@ fn pascal_case(id: &str) -> String {
 
 /// The remediation summary of a rule's help, as plain text and as Markdown.
 fn help(rule: &Rule) -> Text {
-    let [key, secret, token, _] = rule.captures.map(|c| c.is_some());
-    let what = if token {
+    let [key, secret, token, _, api_key] = rule.captures.map(|c| c.is_some());
+    let what = if api_key {
+        "An Amazon Bedrock API key was committed or shipped. It is a bearer token: whoever \
+         holds it calls Bedrock as its owner (a long-term key until it is deactivated, a \
+         short-term one for up to 12 hours). Run `keysweep remediate` on the JSON report for \
+         the exact commands."
+    } else if token {
         "Temporary AWS credentials (an STS session) were committed or shipped. They stay valid \
          until they expire (up to 36 hours) and cannot be revoked one by one."
     } else if secret || rule.syntax.near.is_some() {
@@ -291,6 +299,8 @@ fn kind_text(kind: Kind) -> &'static str {
         Kind::SecretAccessKey => "AWS secret access key",
         Kind::SessionCredentials => "AWS temporary session credentials",
         Kind::PolicyChange => "Change to keysweep's policy",
+        Kind::BedrockLongTermKey => "Amazon Bedrock long-term API key",
+        Kind::BedrockShortTermKey => "Amazon Bedrock short-term API key",
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::finding::{Finding, KeyType, VerificationStatus};
+use crate::finding::{Finding, KeyType, Kind, VerificationStatus};
 use sts::{CallError, Identity, Limits};
 
 /// `account_id_source` of an account decoded from the key ID.
@@ -208,7 +208,9 @@ async fn verify_owner(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    if keys.is_empty() {
+    // A Bedrock long-term key names its account itself: no key ID to look up, and no request.
+    let named = |f: &Finding| f.kind == Kind::BedrockLongTermKey && f.account_id.is_some();
+    if keys.is_empty() && !findings.iter().any(named) {
         return summary;
     }
     // Whose accounts are "mine": --my-accounts, else the account of the operator's credentials.
@@ -240,6 +242,30 @@ async fn verify_owner(
         })
         .collect();
     for finding in findings.iter_mut().filter(|f| f.key_id.is_none()) {
+        if named(finding) {
+            let account = finding.account_id.clone().unwrap_or_default();
+            let owned = mine.contains(&account);
+            finding.verification.status = if owned {
+                VerificationStatus::Owned
+            } else {
+                VerificationStatus::Foreign
+            };
+            *summary
+                .by_status
+                .entry(finding.verification.status.as_str())
+                .or_default() += 1;
+            finding.verification.message = Some(format!(
+                "account {account}, as the Bedrock API key names it (no request needed), {}",
+                if owned {
+                    format!("is yours ({mine_label})")
+                } else if mine.is_empty() {
+                    "and your own account is unknown: pass --my-accounts".to_string()
+                } else {
+                    format!("is not yours ({mine_label}: {})", mine.join(", "))
+                }
+            ));
+            continue;
+        }
         finding.verification.message =
             Some("no key ID found with this secret: nothing to look up".to_string());
     }
@@ -296,6 +322,13 @@ struct Candidate {
 
 /// Findings that cannot be checked live, and why; `None` when they can.
 fn live_skip_reason(finding: &Finding) -> Option<String> {
+    if finding.kind.is_bedrock() {
+        return Some(
+            "a Bedrock API key is a bearer token for Bedrock only, not a key pair: not verified \
+             live (--verify owner finds its account)"
+                .to_string(),
+        );
+    }
     let key = finding.key_id.as_deref()?;
     if is_canary(finding) {
         return Some(format!(
