@@ -53,7 +53,6 @@ pub struct ScanArgs {
     pub common: CommonArgs,
 }
 
-
 /// How archives and compressed data are opened (files, streams and git blobs alike).
 #[derive(Debug, Args)]
 pub struct ArchiveArgs {

@@ -306,6 +306,8 @@ impl Finding {
             secret: None,
             session_token: None,
             user_name: None,
+            region: None,
+            expires_at: None,
             account_id: None,
             account_id_source: None,
             canary: None,
@@ -356,6 +358,8 @@ impl Finding {
             fingerprint: String::new(),
             verification: Verification::default(),
             remediation: Vec::new(),
+            policy_change: None,
+            suppression: None,
             inline_allowed: false,
         };
         match bedrock::parse(value) {
@@ -377,12 +381,12 @@ impl Finding {
             None => {}
         }
         finding.fingerprint = fingerprint(&[
-            finding.kind.as_str(),
-            finding.key_id.as_deref().unwrap_or(""),
-            value,
-            "",
-            &origin.path,
-            origin.archive_member.as_deref().unwrap_or(""),
+            finding.kind.as_str().as_bytes(),
+            finding.key_id.as_deref().unwrap_or("").as_bytes(),
+            value.as_bytes(),
+            b"",
+            &origin.path_raw(),
+            origin.archive_member.as_deref().unwrap_or("").as_bytes(),
         ]);
         finding
     }

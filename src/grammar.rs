@@ -30,7 +30,13 @@ pub enum Field {
     Fingerprint,
     /// A git commit id: 40 or 64 hex digits.
     Commit,
+    /// An Amazon Bedrock API key: `ABSK` or `bedrock-api-key-`, then base64 (`[A-Za-z0-9+/]`,
+    /// up to two `=`), at most 8 KiB in all (see [`crate::bedrock`]).
+    ApiKey,
 }
+
+/// The prefixes of Amazon Bedrock API keys: long-term, short-term.
+pub const API_KEY_PREFIXES: [&str; 2] = ["ABSK", "bedrock-api-key-"];
 
 /// The key ID prefixes of credentials (aws-facts.md §1).
 pub const KEY_ID_PREFIXES: [&str; 4] = ["AKIA", "ASIA", "ABIA", "ACCA"];
@@ -59,6 +65,7 @@ impl Field {
             Field::Arn => "arn",
             Field::Fingerprint => "fingerprint",
             Field::Commit => "commit",
+            Field::ApiKey => "api_key",
         }
     }
 
@@ -73,6 +80,10 @@ impl Field {
             Field::Arn => "an IAM or STS ARN (arn:aws:iam::123456789012:user/NAME)",
             Field::Fingerprint => "a fingerprint: 16 to 64 hex digits",
             Field::Commit => "a git commit id: 40 or 64 hex digits",
+            Field::ApiKey => {
+                "an Amazon Bedrock API key: ABSK or bedrock-api-key- and base64 (A-Z, a-z, 0-9, \
+                 +, /, up to two =)"
+            }
         }
     }
 
@@ -97,6 +108,17 @@ impl Field {
                 (16..=64).contains(&b.len()) && b.iter().all(u8::is_ascii_hexdigit)
             }
             Field::Commit => matches!(b.len(), 40 | 64) && b.iter().all(u8::is_ascii_hexdigit),
+            Field::ApiKey => {
+                let body = API_KEY_PREFIXES
+                    .iter()
+                    .find_map(|p| value.strip_prefix(p))
+                    .unwrap_or("");
+                let bare = body.trim_end_matches('=');
+                value.len() <= 8192
+                    && !bare.is_empty()
+                    && body.len() - bare.len() <= 2
+                    && bare.bytes().all(is_base64)
+            }
         }
     }
 
@@ -162,6 +184,7 @@ pub fn capture_field(name: &str) -> Option<Field> {
         "secret" => Some(Field::Secret),
         "token" => Some(Field::SessionToken),
         "user" => Some(Field::IamName),
+        "api_key" => Some(Field::ApiKey),
         _ => None,
     }
 }
@@ -197,6 +220,8 @@ pub fn check_capture(pattern: &str, name: &str) -> Result<(), CaptureError> {
         Field::Secret => is_base64(b) || b == b'\\',
         Field::SessionToken => is_base64(b) || b == b'=' || b == b'\\',
         Field::IamName => is_iam_name_byte(b),
+        // The prefix's `-` and JSON's `\/` besides base64.
+        Field::ApiKey => is_base64(b) || b == b'=' || b == b'\\' || b == b'-',
         _ => false,
     };
     if let Some(bad) = first_byte_outside(sub, &allowed) {
@@ -215,6 +240,7 @@ pub fn check_capture(pattern: &str, name: &str) -> Result<(), CaptureError> {
         Field::Secret => (40, Some(40)),
         Field::SessionToken => (1, None),
         Field::IamName => (1, Some(64)),
+        Field::ApiKey => (5, None),
         _ => (0, None),
     };
     let too_long = match (hi, max) {

@@ -13,8 +13,7 @@ use clap::Parser;
 use keysweep::baseline::{self, Baseline};
 use keysweep::cli::{
     ArchiveArgs, Cli, ColorChoice, Command, CommonArgs, GitArgs, MergeArgs, RemediateArgs,
-    RulesCommand,
-    ScanArgs,
+    RulesCommand, ScanArgs,
 };
 use keysweep::config::{Config, ScanRoot};
 use keysweep::detect::Detector;
@@ -22,8 +21,8 @@ use keysweep::finding::{Finding, Suppression, SuppressionKind};
 use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
-use keysweep::policy::{self, BaseTree, PolicyChange, Watched};
 use keysweep::input::remote;
+use keysweep::policy::{self, BaseTree, PolicyChange, Watched};
 use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
 use keysweep::rules::{self, Rule};

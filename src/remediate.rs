@@ -1340,8 +1340,13 @@ pub fn validate(findings: &[Finding]) -> Result<(), ReportError> {
             Some(f.fingerprint.as_str()),
         )?;
         check(Field::Commit, "location.commit", o.commit.as_deref())?;
+        // A Bedrock API key is reported in `secret`: its own grammar.
+        let secret = match f.kind {
+            Kind::BedrockLongTermKey | Kind::BedrockShortTermKey => Field::ApiKey,
+            _ => Field::Secret,
+        };
         for (field, name, value) in [
-            (Field::Secret, "secret", f.secret.as_deref()),
+            (secret, "secret", f.secret.as_deref()),
             (
                 Field::SessionToken,
                 "session_token",

@@ -47,6 +47,7 @@ impl Part {
             Part::Secret => Field::Secret,
             Part::Token => Field::SessionToken,
             Part::User => Field::IamName,
+            Part::ApiKey => Field::ApiKey,
         }
     }
 }
