@@ -44,6 +44,18 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The severity of what was found, before anything is known about the key's owner: a
+    /// long-term pair is critical, a lone key ID ranks below a pair.
+    pub fn base(kind: Kind, key_type: Option<KeyType>, has_key_id: bool) -> Severity {
+        match (kind, key_type) {
+            (Kind::AccessKeyPair, Some(KeyType::LongTerm)) => Severity::Critical,
+            (Kind::AccessKeyPair | Kind::SecretAccessKey, _) => Severity::High,
+            (Kind::SessionCredentials, _) if has_key_id => Severity::High,
+            (Kind::AccessKeyId, Some(KeyType::LongTerm)) => Severity::Medium,
+            _ => Severity::Low,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -165,6 +177,12 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(default)]
     pub verification: Verification,
+    /// Who owns the key, what it may do and when it was last used (`--blast-radius`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<crate::verify::blast::BlastRadius>,
+    /// How bad the leak is, with reasons; set from the blast radius (`--blast-radius`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::verify::blast::Risk>,
     #[serde(default)]
     pub remediation: Vec<RemediationStep>,
     /// Its line carries `keysweep:allow` (see [`crate::allow`]); dropped before reporting
@@ -191,13 +209,7 @@ impl Finding {
             (Some(_), None, _) => Kind::AccessKeyId,
             (None, _, _) => Kind::SecretAccessKey,
         };
-        let severity = match (kind, key_type) {
-            (Kind::AccessKeyPair, Some(KeyType::LongTerm)) => Severity::Critical,
-            (Kind::AccessKeyPair | Kind::SecretAccessKey, _) => Severity::High,
-            (Kind::SessionCredentials, _) if key_id.is_some() => Severity::High,
-            (Kind::AccessKeyId, Some(KeyType::LongTerm)) => Severity::Medium,
-            _ => Severity::Low,
-        };
+        let severity = Severity::base(kind, key_type, key_id.is_some());
         let fingerprint = fingerprint(&[
             kind.as_str(),
             key_id.as_deref().unwrap_or(""),
@@ -225,6 +237,8 @@ impl Finding {
             },
             fingerprint,
             verification: Verification::default(),
+            blast_radius: None,
+            risk: None,
             remediation: Vec::new(),
             inline_allowed: false,
         }
