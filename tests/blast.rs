@@ -54,13 +54,17 @@ fn reasons(f: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The policy JSON of docs/incident-response.md (its first json block).
+/// The policy JSON of docs/incident-response.md (the json block of its permissions section).
 fn documented_policy() -> String {
     let doc = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/incident-response.md"),
     )
     .expect("read docs/incident-response.md");
-    let start = doc.find("```json\n").expect("a json block") + "```json\n".len();
+    let section = doc
+        .find("Permissions the operator needs")
+        .expect("the permissions section");
+    let start =
+        doc[section..].find("```json\n").expect("a json block") + section + "```json\n".len();
     let end = doc[start..].find("```").expect("end of the json block") + start;
     let policy: Value = serde_json::from_str(&doc[start..end]).expect("the policy is JSON");
     policy.to_string()

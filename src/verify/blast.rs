@@ -344,7 +344,7 @@ pub fn text_lines(f: &Finding) -> Vec<String> {
 /// For a key whose owner may do anything or change IAM, puts an "investigate" step before the
 /// usual ones: IAM changes first (in us-east-1, where IAM events are recorded, made with any
 /// credentials: an attacker may already use new users or keys), then every region.
-pub fn insert_steps(f: &Finding, start: i64, end: i64, steps: &mut Vec<RemediationStep>) {
+pub fn insert_steps(f: &Finding, start: Option<i64>, steps: &mut Vec<RemediationStep>) {
     let Some(b) = &f.blast_radius else {
         return;
     };
@@ -371,10 +371,11 @@ pub fn insert_steps(f: &Finding, start: i64, end: i64, steps: &mut Vec<Remediati
         ),
         command: format!(
             "aws cloudtrail lookup-events --region us-east-1 --lookup-attributes \
-             AttributeKey=EventSource,AttributeValue=iam.amazonaws.com --start-time {} \
-             --end-time {} --query 'Events[].[EventTime,EventName,Username]' --output text",
-            format_utc(start),
-            format_utc(end)
+             AttributeKey=EventSource,AttributeValue=iam.amazonaws.com{} \
+             --query 'Events[].[EventTime,EventName,Username]' --output text",
+            start
+                .map(|t| format!(" --start-time {}", format_utc(t)))
+                .unwrap_or_default()
         ),
     };
     let at = steps
