@@ -175,6 +175,11 @@ pub struct CommonArgs {
     /// "owned", others "foreign" (default: the account of your own AWS credentials).
     #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account_id)]
     pub my_accounts: Vec<String>,
+    /// For keys in your own accounts (implies --verify owner): who owns each key, what its
+    /// policies allow and when it was last used, from read-only IAM calls with your own
+    /// credentials (never the found secret); sets a `risk` that raises or lowers severity.
+    #[arg(long)]
+    pub blast_radius: bool,
     /// Do not show the progress line (shown on stderr only when it is a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -210,6 +215,17 @@ pub struct RemediateArgs {
     /// Write the playbook to FILE instead of stdout (an sh playbook is made executable).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Look up the blast radius of the report's keys that are in your accounts (read-only IAM
+    /// calls with your own credentials; keys not yet verified are checked with STS
+    /// GetAccessKeyInfo first).
+    #[arg(long)]
+    pub blast_radius: bool,
+    /// Your AWS account IDs for --blast-radius (default: the account of your credentials).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account_id)]
+    pub my_accounts: Vec<String>,
+    /// Show secrets in full in the HTML report (redacted by default).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// Options of `keysweep merge`.

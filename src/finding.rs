@@ -62,6 +62,18 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The severity of what was found, before anything is known about the key's owner: a
+    /// long-term pair is critical, a lone key ID ranks below a pair.
+    pub fn base(kind: Kind, key_type: Option<KeyType>, has_key_id: bool) -> Severity {
+        match (kind, key_type) {
+            (Kind::AccessKeyPair, Some(KeyType::LongTerm)) => Severity::Critical,
+            (Kind::AccessKeyPair | Kind::SecretAccessKey, _) => Severity::High,
+            (Kind::SessionCredentials, _) if has_key_id => Severity::High,
+            (Kind::AccessKeyId, Some(KeyType::LongTerm)) => Severity::Medium,
+            _ => Severity::Low,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -191,6 +203,12 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(default)]
     pub verification: Verification,
+    /// Who owns the key, what it may do and when it was last used (`--blast-radius`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blast_radius: Option<crate::verify::blast::BlastRadius>,
+    /// How bad the leak is, with reasons; set from the blast radius (`--blast-radius`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::verify::blast::Risk>,
     #[serde(default)]
     pub remediation: Vec<RemediationStep>,
     /// For a `policy_change` finding: what changed (`config file .keysweep.toml modified`).
@@ -246,13 +264,7 @@ impl Finding {
             (Some(_), None, _) => Kind::AccessKeyId,
             (None, _, _) => Kind::SecretAccessKey,
         };
-        let severity = match (kind, key_type) {
-            (Kind::AccessKeyPair, Some(KeyType::LongTerm)) => Severity::Critical,
-            (Kind::AccessKeyPair | Kind::SecretAccessKey, _) => Severity::High,
-            (Kind::SessionCredentials, _) if key_id.is_some() => Severity::High,
-            (Kind::AccessKeyId, Some(KeyType::LongTerm)) => Severity::Medium,
-            _ => Severity::Low,
-        };
+        let severity = Severity::base(kind, key_type, key_id.is_some());
         let fingerprint = fingerprint(&[
             kind.as_str().as_bytes(),
             key_id.as_deref().unwrap_or("").as_bytes(),
@@ -282,6 +294,8 @@ impl Finding {
             },
             fingerprint,
             verification: Verification::default(),
+            blast_radius: None,
+            risk: None,
             remediation: Vec::new(),
             policy_change: None,
             suppression: None,
@@ -321,6 +335,8 @@ impl Finding {
             remediation: Vec::new(),
             policy_change: Some(what),
             suppression: None,
+            blast_radius: None,
+            risk: None,
             inline_allowed: false,
         }
     }
@@ -360,6 +376,8 @@ impl Finding {
             remediation: Vec::new(),
             policy_change: None,
             suppression: None,
+            blast_radius: None,
+            risk: None,
             inline_allowed: false,
         };
         match bedrock::parse(value) {

@@ -523,7 +523,18 @@ fn exit_code(outcome: &Outcome, common: &CommonArgs) -> u8 {
 fn respond(findings: &mut [Finding], common: &CommonArgs, config: &Config) -> Result<()> {
     use keysweep::verify;
     verify::annotate_offline(findings);
-    if let Some(mode) = common.verify.filter(|_| !findings.is_empty()) {
+    if common.blast_radius && common.verify == Some(verify::Mode::Live) {
+        anyhow::bail!(
+            "--blast-radius uses --verify owner (your own credentials); it cannot be combined \
+             with --verify live"
+        );
+    }
+    let mode = if common.blast_radius {
+        Some(verify::Mode::Owner)
+    } else {
+        common.verify
+    };
+    if let Some(mode) = mode.filter(|_| !findings.is_empty()) {
         if mode == verify::Mode::Live {
             note!(
                 "keysweep: warning: --verify live signs STS GetCallerIdentity with each found \
@@ -545,8 +556,49 @@ fn respond(findings: &mut [Finding], common: &CommonArgs, config: &Config) -> Re
                 keysweep::term::escape(&summary.to_string())
             );
         }
+        if common.blast_radius {
+            let summary = verify::blast::blast_radius(findings, &opts)?;
+            if !common.quiet {
+                eprintln!("keysweep: blast radius: {summary}");
+            }
+        }
     }
     keysweep::remediate::attach(findings, std::time::SystemTime::now());
+    Ok(())
+}
+
+/// `remediate --blast-radius`: keys of the report not yet placed in an account are checked
+/// with STS GetAccessKeyInfo (key IDs only), then the owned ones get their blast radius.
+fn remediate_blast_radius(
+    findings: &mut [keysweep::finding::Finding],
+    my_accounts: &[String],
+) -> Result<()> {
+    use keysweep::finding::VerificationStatus;
+    use keysweep::verify;
+    verify::annotate_offline(findings);
+    let opts = verify::Options::new(verify::Mode::Owner, my_accounts.to_vec());
+    // Verify a copy: a report's `live` verdicts stay, and only the ownership is taken over.
+    let mut checked = findings.to_vec();
+    let summary = verify::verify(&mut checked, &opts)?;
+    eprintln!("keysweep: verify owner: {summary}");
+    for (f, c) in findings.iter_mut().zip(checked) {
+        let keep = matches!(
+            f.verification.status,
+            VerificationStatus::Live | VerificationStatus::InactiveOrInvalid
+        );
+        if c.verification.status == VerificationStatus::Owned || !keep {
+            f.verification.status = c.verification.status;
+            f.verification.message = c.verification.message;
+            if c.verification.arn.is_some() {
+                f.verification.arn = c.verification.arn;
+            }
+        }
+        f.account_id = c.account_id;
+        f.account_id_source = c.account_id_source;
+        f.canary = c.canary;
+    }
+    let summary = verify::blast::blast_radius(findings, &opts)?;
+    eprintln!("keysweep: blast radius: {summary}");
     Ok(())
 }
 
@@ -569,13 +621,23 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
             ("<stdin>".to_string(), text)
         }
     };
-    let findings =
+    let mut findings =
         remediate::read_report(&text).with_context(|| format!("{name}: cannot read the report"))?;
+    if args.blast_radius && !findings.is_empty() {
+        remediate_blast_radius(&mut findings, &args.my_accounts)?;
+    }
     let now = std::time::SystemTime::now();
     let groups = remediate::group(&findings, args.lang, now);
     let playbook = match args.format {
         PlaybookFormat::Md => remediate::markdown(&groups, args.lang, now),
         PlaybookFormat::Sh => remediate::shell(&groups, args.lang, now),
+        PlaybookFormat::Html => report::html::render(
+            &findings,
+            &report::html::Page {
+                now,
+                show_secrets: args.show_secrets,
+            },
+        ),
     };
     match &args.output {
         Some(path) => {
@@ -645,6 +707,7 @@ fn cmd_merge(args: MergeArgs) -> Result<u8> {
         root: Some(&root),
         suppressed: &[],
         include_suppressed: false,
+        show_secrets: false,
     };
     emit(&mut *out, &merged.findings, args.format, &context)?;
     if !args.quiet {
@@ -723,6 +786,7 @@ fn write_report(
         root: Some(&setup.root),
         suppressed,
         include_suppressed: common.include_suppressed,
+        show_secrets: common.show_secrets,
     };
     emit(&mut *out, &outcome.findings, common.format, &context)
 }

@@ -32,6 +32,8 @@ pub enum PlaybookFormat {
     Md,
     /// A bash script: lookups run, changes only with `--execute`.
     Sh,
+    /// A standalone HTML incident report (the same page as `scan --format html`).
+    Html,
 }
 
 /// How the `sh` playbook treats a step, by its `step` name.
@@ -414,6 +416,7 @@ pub fn steps(finding: &Finding, window: Window, lang: Lang) -> Vec<RemediationSt
         Case::BedrockLongTerm => bedrock_long_term_steps(finding, window, lang, &mut out),
         Case::BedrockShortTerm => bedrock_short_term_steps(finding, window, lang, &mut out),
     }
+    crate::verify::blast::insert_steps(finding, window.start, &mut out);
     out
 }
 
@@ -1582,6 +1585,7 @@ fn summary_line(f: &Finding, lang: Lang) -> String {
     if f.canary == Some(true) {
         parts.push(tr!(lang, "CANARY".to_string(), "카나리".to_string()));
     }
+    parts.extend(crate::verify::blast::summary_parts(f));
     parts.join(" · ")
 }
 
@@ -1860,6 +1864,8 @@ mod tests {
             },
             fingerprint: "0123456789abcdef".into(),
             verification: Verification::default(),
+            blast_radius: None,
+            risk: None,
             remediation: Vec::new(),
             policy_change: None,
             suppression: None,

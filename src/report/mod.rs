@@ -1,5 +1,6 @@
 //! Reporters: each output format is one writer over the sorted findings.
 
+pub mod html;
 mod json;
 pub mod progress;
 pub mod sarif;
@@ -24,6 +25,9 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for code scanning (GitHub, GitLab, IDEs).
     Sarif,
+    /// A standalone HTML incident report: keys by account, blast radius, places, timeline,
+    /// playbooks; one file, no network.
+    Html,
 }
 
 /// What reporters need besides the findings.
@@ -41,6 +45,8 @@ pub struct Context<'a> {
     pub suppressed: &'a [Finding],
     /// `--include-suppressed`: JSON and JSON Lines list the suppressed findings too.
     pub include_suppressed: bool,
+    /// Secrets are shown in full (`--show-secrets`); the HTML report redacts them otherwise.
+    pub show_secrets: bool,
 }
 
 /// Writes `findings` in `format`.
@@ -68,6 +74,14 @@ pub fn write(
             context.suppressed,
             context.rules,
             context.root,
+        ),
+        Format::Html => html::write(
+            out,
+            findings,
+            &html::Page {
+                now: std::time::SystemTime::now(),
+                show_secrets: context.show_secrets,
+            },
         ),
     }
 }

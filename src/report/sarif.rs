@@ -357,6 +357,13 @@ fn message(f: &Finding) -> String {
     if f.canary == Some(true) {
         text.push_str(" It belongs to a known canary-token account: using it alerts its owner.");
     }
+    if let Some(risk) = &f.risk {
+        text.push_str(&format!(
+            " Risk {}: {}.",
+            risk.level.as_str(),
+            risk.summary()
+        ));
+    }
     text.push_str(match (f.kind, f.key_type) {
         (_, Some(KeyType::Temporary)) => {
             " Treat it as compromised: find the role that issued it and revoke its older sessions."
@@ -405,6 +412,16 @@ fn properties(f: &Finding) -> Map<String, Value> {
     if f.verification.status != VerificationStatus::NotChecked {
         put("verification", serde_json::to_value(&f.verification).ok());
     }
+    put(
+        "risk",
+        f.risk.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+    );
+    put(
+        "blastRadius",
+        f.blast_radius
+            .as_ref()
+            .and_then(|b| serde_json::to_value(b).ok()),
+    );
     if !f.remediation.is_empty() {
         put(
             "remediation",

@@ -126,6 +126,9 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
             }
             writeln!(out, "{provenance}")?;
         }
+        for line in crate::verify::blast::text_lines(f) {
+            writeln!(out, "      {line}")?;
+        }
         if let Some(step) = f.remediation.first() {
             writeln!(out, "      next: {}", term::escape(&step.command))?;
         }

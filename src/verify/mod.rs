@@ -8,6 +8,7 @@
 //! timeouts and retries. The tokio runtime is created here and dropped before returning: the
 //! scan itself never runs on it.
 
+pub mod blast;
 pub mod canary;
 pub mod decode;
 mod sts;
@@ -50,6 +51,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Attempts per request (throttling and transient failures are retried with backoff).
     pub max_attempts: u32,
+    /// Least time between two IAM requests of `--blast-radius`.
+    pub pace: Duration,
 }
 
 impl Options {
@@ -60,6 +63,7 @@ impl Options {
             concurrency: 8,
             timeout: Duration::from_secs(10),
             max_attempts: 4,
+            pace: Duration::from_millis(50),
         }
     }
 }

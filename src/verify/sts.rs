@@ -145,7 +145,7 @@ pub(super) async fn caller_identity(client: &aws_sdk_sts::Client) -> Result<Iden
     })
 }
 
-fn classify<E>(err: SdkError<E>) -> CallError
+pub(super) fn classify<E>(err: SdkError<E>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

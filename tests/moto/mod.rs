@@ -56,7 +56,17 @@ impl Moto {
         Moto::launch(Some(free_actions))
     }
 
+    /// Starts moto with AWS managed policies (AdministratorAccess, ReadOnlyAccess, ...) loaded,
+    /// so they can be attached; optionally enforcing authentication after `free_actions`.
+    pub fn start_with_managed_policies(free_actions: Option<u32>) -> Moto {
+        Moto::launch_with(free_actions, &[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+    }
+
     fn launch(free_actions: Option<u32>) -> Moto {
+        Moto::launch_with(free_actions, &[])
+    }
+
+    fn launch_with(free_actions: Option<u32>, envs: &[(&str, &str)]) -> Moto {
         let home = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let mut cmd = Command::new(moto_binary());
@@ -67,6 +77,7 @@ impl Moto {
         if let Some(n) = free_actions {
             cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
         }
+        cmd.envs(envs.iter().copied());
         let mut child = cmd.spawn().expect("start moto_server");
         // Drain moto's request log so it never blocks on a full pipe.
         if let Some(stderr) = child.stderr.take() {
@@ -140,6 +151,26 @@ impl Moto {
     pub fn user_with_key(&self, user: &str) -> (String, String) {
         self.aws(&["iam", "create-user", "--user-name", user]);
         let key = self.aws(&["iam", "create-access-key", "--user-name", user]);
+        (
+            key["AccessKey"]["AccessKeyId"]
+                .as_str()
+                .expect("AccessKeyId")
+                .to_string(),
+            key["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .expect("SecretAccessKey")
+                .to_string(),
+        )
+    }
+
+    /// Creates an access key for the existing user `user` as `(key, secret)` signs; returns
+    /// (key ID, secret).
+    pub fn key_for_as(&self, signer: (&str, &str), user: &str) -> (String, String) {
+        let key = self.aws_as(
+            signer.0,
+            signer.1,
+            &["iam", "create-access-key", "--user-name", user],
+        );
         (
             key["AccessKey"]["AccessKeyId"]
                 .as_str()
