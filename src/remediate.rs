@@ -1458,7 +1458,11 @@ fn reported_start(f: &Finding) -> Option<i64> {
 /// each says about the key, and computes its steps in `lang` (a window never starts after `now`).
 pub fn group(findings: &[Finding], lang: Lang, now: SystemTime) -> Vec<KeyGroup> {
     let mut groups: BTreeMap<String, (Finding, Vec<String>, Option<i64>)> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.kind != Kind::PolicyChange) {
+    // Policy changes are not keys; suppressed findings (`--include-suppressed`) are accepted.
+    for f in findings
+        .iter()
+        .filter(|f| f.kind != Kind::PolicyChange && f.suppression.is_none())
+    {
         let id = bedrock_group_id(f).unwrap_or_else(|| {
             f.key_id
                 .clone()

@@ -185,6 +185,11 @@ impl Sandbox {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&aws, fs::Permissions::from_mode(0o755)).unwrap();
+        // The playbook's own helpers (the revoke policy's `$(date -u ...)`, the region list's
+        // fallback `sort`) are real; any other command is caught by the handler below.
+        for tool in ["date", "sort"] {
+            std::os::unix::fs::symlink(which(tool), bin.join(tool)).unwrap();
+        }
         fs::write(
             dir.path().join("env.sh"),
             "command_not_found_handle() { printf '%s\\n' \"$1\" >> \"$OTHER_LOG\"; return 127; }\n",

@@ -407,15 +407,10 @@ fn action() -> serde_yaml::Value {
     serde_yaml::from_str(&text).unwrap()
 }
 
-/// The input names in the README's ci-gate "Inputs" table.
+/// The input names in the "Inputs" table of the CI gate's docs (docs/ci.md).
 fn readme_inputs() -> BTreeSet<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("<!-- section: ci-gate").unwrap();
-    let section = &readme[start..];
-    let section = &section[..section[1..]
-        .find("<!-- section:")
-        .map_or(section.len(), |i| i + 1)];
+    let section =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();
     let table = &section[section.find("| input |").unwrap()..];
     table
         .lines()
@@ -595,4 +590,54 @@ fn action_scan_step_gates_a_pull_request_range() {
         serde_json::from_str(&std::fs::read_to_string(r.join("keysweep.sarif")).unwrap()).unwrap();
     assert_valid(&log);
     assert!(results(&log).len() >= 2, "{log:#}");
+}
+
+#[test]
+fn suppressed_findings_are_results_with_suppressions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "marked.env",
+        format!("aws_access_key_id = {KEY} # keysweep:allow\naws_secret_access_key = {SECRET} # keysweep:allow\n"),
+    );
+    write(dir.path(), "fixtures/lone.txt", format!("id {LONE_KEY}\n"));
+    write(
+        dir.path(),
+        ".keysweep.toml",
+        "[[allow]]\npath = \"fixtures/**\"\nreason = \"parser fixtures\"\n",
+    );
+    // The config is the one of the repository keysweep runs in: run inside the directory.
+    let run = |args: &[&str]| {
+        let out = keysweep()
+            .args(["scan", "--format", "sarif"])
+            .args(args)
+            .arg(".")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let (code, out) = run(&[]);
+    assert_eq!(code, 0, "{out}");
+    let log: Value = serde_json::from_str(&out).unwrap();
+    assert_valid(&log);
+    let marked = result_for(&log, "marked.env");
+    assert_eq!(marked["suppressions"][0]["kind"], "inSource");
+    assert_eq!(marked["suppressions"][0]["status"], "accepted");
+    let allowed = result_for(&log, "fixtures/lone.txt");
+    assert_eq!(allowed["suppressions"][0]["kind"], "external");
+    assert!(allowed["suppressions"][0]["justification"]
+        .as_str()
+        .unwrap()
+        .contains("parser fixtures"));
+    // --no-allow: nothing is suppressed, both fail the run.
+    let (code, out) = run(&["--no-allow"]);
+    assert_eq!(code, 1);
+    let log: Value = serde_json::from_str(&out).unwrap();
+    assert!(results(&log)
+        .iter()
+        .all(|r| r.get("suppressions").is_none()));
 }
