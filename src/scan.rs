@@ -266,20 +266,19 @@ impl<'d> BlobScanner<'d> {
         }
         let mut out = self.scan_source(Source::File(&mut file), &origin, opts);
         let after = file.metadata().ok();
+        // Size and modification time as when it was opened. (The bytes read are not
+        // compared: a refused stream or a limit stops reading early, and says so itself.)
         let same = after.as_ref().is_some_and(|a| {
-            a.len() == before.len()
-                && a.modified().ok() == before.modified().ok()
-                && out.bytes == before.len()
+            a.len() == before.len() && a.modified().ok() == before.modified().ok()
         });
         if !same {
             let now = after.map_or(out.bytes, |a| a.len());
             out.errors.push(InputError {
                 path: name,
                 message: format!(
-                    "changed while being read ({} bytes when opened, {} read, {now} now): the \
-                     findings made in it are kept; scan it again",
+                    "changed while being read ({} bytes when opened, {now} now): the findings \
+                     made in it are kept; scan it again",
                     before.len(),
-                    out.bytes
                 ),
             });
             out.unscanned += 1;

@@ -1359,7 +1359,9 @@ fn scan_stream_sized(
             buf.len()
         };
         let mut found = scan(buf, origin);
-        if own_from > 0 || more {
+        // Bounds only matter for findings (rare): walking 16 MiB for them costs more than the
+        // scan of a clean segment.
+        if (own_from > 0 || more) && !found.is_empty() {
             let bounds = finding::locate(buf, &[own_from, own_to], |_| {});
             let (lo, hi) = (bounds[0], bounds[1]);
             found.retain(|f| {
