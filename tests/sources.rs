@@ -772,7 +772,7 @@ fn the_github_actions_matrix_covers_every_shard_and_merges() {
             .env("PATH", &path)
             .env("REPO_URL", h.url())
             .env("SHARDS", total.to_string())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("HOME", h.home())
             .env("TMPDIR", h.home().join("tmp"))
             .output()
