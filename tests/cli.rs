@@ -803,7 +803,7 @@ fn stdin_is_scanned_with_dash() {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-const BUILTIN_RULE_IDS: [&str; 7] = [
+const BUILTIN_RULE_IDS: [&str; 9] = [
     "aws-access-key-id",
     "aws-secret-access-key",
     "aws-secret-access-key-near-key-id",
@@ -811,6 +811,8 @@ const BUILTIN_RULE_IDS: [&str; 7] = [
     "aws-credentials-csv",
     "aws-cli-create-access-key",
     "aws-sts-credentials-json",
+    "aws-bedrock-long-term-api-key",
+    "aws-bedrock-short-term-api-key",
 ];
 
 #[test]
@@ -830,7 +832,7 @@ fn rules_list_prints_the_builtin_rules() {
 fn rules_check_passes_on_the_builtin_rules() {
     let out = keysweep().args(["rules", "check"]).output().unwrap();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("7 rules"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("9 rules"), "{}", stdout(&out));
     assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
     assert!(!stdout(&out).contains("FAIL"));
 }
