@@ -121,12 +121,18 @@ fn build(moto: &Moto, dir: &Path) -> Scenario {
         "--policy-arn",
         READ_ONLY_POLICY,
     ]);
+    let qr = dir.join("reader-phone.png");
     let mfa = moto.aws(&[
         "iam",
         "create-virtual-mfa-device",
         "--virtual-mfa-device-name",
         "reader-phone",
+        "--outfile",
+        qr.to_str().expect("utf-8 path"),
+        "--bootstrap-method",
+        "QRCodePNG",
     ]);
+    std::fs::remove_file(&qr).ok();
     let serial = mfa["VirtualMFADevice"]["SerialNumber"]
         .as_str()
         .expect("SerialNumber");

@@ -628,6 +628,6 @@ mod tests {
         let html = render(&[], &page);
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("No leaked AWS credentials"));
-        assert!(html.contains(&csp_hash(SCRIPT)));
+        assert!(html.contains(&esc(&csp_hash(SCRIPT))));
     }
 }
