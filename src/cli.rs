@@ -8,7 +8,7 @@ use crate::report::Format;
 
 /// Find leaked AWS credentials in files, archives and git history.
 #[derive(Debug, Parser)]
-#[command(name = "keysweep", version, about, long_about = None)]
+#[command(name = "keysweep", version = env!("KEYSWEEP_VERSION"), about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -26,6 +26,18 @@ pub enum Command {
     Rules(RulesCommand),
     /// Turn a JSON report (file, or "-" for stdin) into a response playbook, one section per key.
     Remediate(RemediateArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into DIR.
+    Man {
+        /// Write keysweep.1 and keysweep-COMMAND.1 pages into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod detect;
 pub mod finding;
 pub mod input;
+pub mod manual;
 pub mod remediate;
 pub mod report;
 pub mod rules;

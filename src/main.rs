@@ -42,6 +42,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::List { rules }) => cmd_rules_list(rules.as_deref()),
         Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
         Command::Remediate(args) => cmd_remediate(args),
+        Command::Completions { shell } => cmd_completions(shell),
+        Command::Man { dir } => cmd_man(dir.as_deref()),
     }
 }
 
@@ -449,4 +451,41 @@ fn cmd_rules_check(dir: Option<&Path>) -> Result<u8> {
         failures.len()
     );
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+fn cmd_completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut out = Vec::new();
+    keysweep::manual::completions(shell, &mut out);
+    write_stdout(&out, "the completion script")
+}
+
+fn cmd_man(dir: Option<&Path>) -> Result<u8> {
+    match dir {
+        Some(dir) => {
+            let pages = keysweep::manual::man_pages(dir)
+                .with_context(|| format!("{}: cannot write the man pages", dir.display()))?;
+            eprintln!(
+                "keysweep: wrote {} man pages into {} (e.g. man -l {})",
+                pages.len(),
+                dir.display(),
+                dir.join("keysweep.1").display()
+            );
+            Ok(0)
+        }
+        None => {
+            let mut out = Vec::new();
+            keysweep::manual::man_page(&mut out).context("cannot render the man page")?;
+            write_stdout(&out, "the man page")
+        }
+    }
+}
+
+/// Writes generated text to stdout; a reader that stopped early is not an error.
+fn write_stdout(bytes: &[u8], what: &str) -> Result<u8> {
+    match io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(e).with_context(|| format!("cannot write {what} to stdout"))
+        }
+        _ => Ok(0),
+    }
 }
