@@ -141,30 +141,29 @@ fn doc_command(file: &str, line: usize, text: &str, rest: &str) -> Result<DocCom
 
 /// The parts of a shell line joined by ` | `, ` && `, ` || ` or `; ` (outside quotes).
 fn segments(line: &str) -> Vec<&str> {
-    let bytes = line.as_bytes();
     let mut parts = Vec::new();
-    let (mut start, mut quote) = (0, None::<u8>);
-    let mut j = 0;
-    while j < bytes.len() {
-        let b = bytes[j];
+    let (mut start, mut quote) = (0, None::<char>);
+    let mut chars = line.char_indices();
+    while let Some((j, c)) = chars.next() {
         match quote {
-            Some(q) if b == q => quote = None,
+            Some(q) if c == q => quote = None,
             Some(_) => {}
-            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if c == '\'' || c == '"' => quote = Some(c),
             None => {
                 let rest = &line[j..];
-                let sep = [" | ", " && ", " || ", "; "]
+                if let Some(sep) = [" | ", " && ", " || ", "; "]
                     .iter()
-                    .find(|s| rest.starts_with(**s));
-                if let Some(sep) = sep {
+                    .find(|s| rest.starts_with(**s))
+                {
                     parts.push(&line[start..j]);
-                    j += sep.len();
-                    start = j;
-                    continue;
+                    start = j + sep.len();
+                    // Separators are ASCII: skip the rest of this one.
+                    for _ in 1..sep.len() {
+                        chars.next();
+                    }
                 }
             }
         }
-        j += 1;
     }
     parts.push(&line[start..]);
     parts
@@ -186,7 +185,8 @@ fn keysweep_args(segment: &str) -> Option<&str> {
             return (!first.ends_with(':')).then_some(rest);
         }
     }
-    (s == "keysweep").then_some("")
+    // The bare word is a name in prose, not a command.
+    None
 }
 
 /// Shell words: single and double quotes, backslash escapes, `#` comments; `$VAR` stays as

@@ -59,11 +59,9 @@ pub fn path_with_tools() -> std::ffi::OsString {
 /// The ready venv, made once per process (and once per target directory across processes).
 fn venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let root = tools_dir();
-        let venv = root.join(format!("venv-{:016x}", fnv1a(&pins())));
-        ensure(&root, &venv);
-        venv
+    VENV.get_or_init(|| match ensure_in(&tools_dir(), REQUIREMENTS, &[]) {
+        Ok((venv, _)) => venv,
+        Err(e) => panic!("keysweep tests: {e}"),
     })
 }
 
@@ -76,73 +74,95 @@ fn tools_dir() -> PathBuf {
 }
 
 /// The pins as one text: the venv's name is derived from it and its `ready` marker holds it.
-fn pins() -> String {
-    REQUIREMENTS.join("\n") + "\n"
+fn pins(requirements: &[&str]) -> String {
+    requirements.join("\n") + "\n"
 }
 
-fn ensure(root: &Path, venv: &Path) {
+/// The venv for `requirements` under `root`, made if it is not ready yet; `true` when this
+/// call made it. Callers in other threads or processes wait on `root/lock` meanwhile and then
+/// find it ready; a venv without its `ready` marker (an interrupted run) is made again.
+pub fn ensure_in(
+    root: &Path,
+    requirements: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(PathBuf, bool), String> {
+    let pins = pins(requirements);
+    let venv = root.join(format!("venv-{:016x}", fnv1a(&pins)));
     let marker = venv.join("ready");
-    if is_ready(&marker) {
-        return;
+    let is_ready = || fs::read_to_string(&marker).is_ok_and(|text| text == pins);
+    if is_ready() {
+        return Ok((venv, false));
     }
-    fs::create_dir_all(root).unwrap_or_else(|e| panic!("cannot create {}: {e}", root.display()));
+    fs::create_dir_all(root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
     let lock_path = root.join("lock");
     let lock = File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
-    // Blocks while another test binary is making the venv; released when `lock` drops.
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    // Blocks while another thread or process is making a venv; released when `lock` drops.
     lock.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
-    if is_ready(&marker) {
-        return;
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if is_ready() {
+        return Ok((venv, false));
     }
     if venv.exists() {
-        // Left half-made by an interrupted run.
-        fs::remove_dir_all(venv)
-            .unwrap_or_else(|e| panic!("cannot remove the unfinished {}: {e}", venv.display()));
+        fs::remove_dir_all(&venv)
+            .map_err(|e| format!("cannot remove the unfinished {}: {e}", venv.display()))?;
     }
-    let python = find_python();
     eprintln!(
         "keysweep tests: installing {} into {} (once; later runs reuse it)",
-        REQUIREMENTS.join(" "),
+        requirements.join(" "),
         venv.display()
     );
-    run(
-        Command::new(&python).arg("-m").arg("venv").arg(venv),
-        &format!("{} -m venv {}", python.display(), venv.display()),
-        "",
-    );
-    let pip = venv.join("bin").join("python");
-    run(
-        Command::new(&pip)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--no-input",
-                "--disable-pip-version-check",
-            ])
-            .args(["--quiet"])
-            .args(REQUIREMENTS),
-        &format!("pip install {}", REQUIREMENTS.join(" ")),
-        "is the package registry reachable from this machine? ",
-    );
+    make_venv(&venv, requirements, env)?;
     let tmp = venv.join("ready.tmp");
-    fs::write(&tmp, pins())
+    fs::write(&tmp, &pins)
         .and_then(|()| fs::rename(&tmp, &marker))
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", marker.display()));
+        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    Ok((venv, true))
 }
 
-fn is_ready(marker: &Path) -> bool {
-    fs::read_to_string(marker).is_ok_and(|text| text == pins())
+/// Creates a venv at `venv` and pip-installs `requirements` into it, with `env` added to pip's
+/// environment. The error says which step failed, names the packages pip could not get, and
+/// ends with the tail of pip's output.
+pub fn make_venv(venv: &Path, requirements: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let python = find_python()?;
+    let mut make = Command::new(&python);
+    make.arg("-m").arg("venv").arg(venv);
+    if requirements.is_empty() {
+        make.arg("--without-pip");
+    }
+    run(
+        &mut make,
+        &format!("{} -m venv {}", python.display(), venv.display()),
+        requirements,
+    )?;
+    if requirements.is_empty() {
+        return Ok(());
+    }
+    let mut pip = Command::new(venv.join("bin").join("python"));
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--no-input",
+        "--disable-pip-version-check",
+    ])
+    .args(["--quiet"])
+    .args(requirements)
+    .envs(env.iter().copied());
+    run(
+        &mut pip,
+        &format!("pip install {}", requirements.join(" ")),
+        requirements,
+    )
 }
 
-/// Runs a set-up step; on failure panics naming the step, the packages pip could not get, and
-/// the tail of its output.
-fn run(cmd: &mut Command, what: &str, hint: &str) {
+/// Runs a set-up step; the error names the step, the requirements pip could not get, and the
+/// tail of its output.
+fn run(cmd: &mut Command, what: &str, requirements: &[&str]) -> Result<(), String> {
     for var in [
         "PYTHONPATH",
         "PYTHONHOME",
@@ -153,45 +173,49 @@ fn run(cmd: &mut Command, what: &str, hint: &str) {
     }
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("keysweep tests: cannot run `{what}`: {e}"));
+        .map_err(|e| format!("cannot run `{what}`: {e}"))?;
     if out.status.success() {
-        return;
+        return Ok(());
     }
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let named: Vec<&str> = REQUIREMENTS
+    let lower = text.to_ascii_lowercase();
+    let named: Vec<&str> = requirements
         .iter()
         .copied()
         .filter(|req| {
-            let name = req.split(['[', '=']).next().unwrap_or(req);
-            text.lines()
-                .any(|l| l.contains("ERROR") && l.to_ascii_lowercase().contains(name))
+            let name = req
+                .split(['[', '='])
+                .next()
+                .unwrap_or(req)
+                .to_ascii_lowercase();
+            lower
+                .lines()
+                .any(|l| l.contains("error") && l.contains(&name))
         })
         .collect();
     let tail: Vec<&str> = text.lines().rev().take(15).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
-    panic!(
-        "keysweep tests: `{what}` failed ({}): {}could not install {} for the tests that need \
-         them; fix the cause and run the tests again (or run `pip install {}` into the venv \
-         yourself).\n{}",
+    Err(format!(
+        "`{what}` failed ({}): could not install {} for the tests that need them. Is the \
+         package registry reachable from this machine (pip's own settings apply)? Fix the \
+         cause and run the tests again.\n{}",
         out.status,
-        hint,
         if named.is_empty() {
-            REQUIREMENTS.join(", ")
+            requirements.join(", ")
         } else {
             named.join(", ")
         },
-        REQUIREMENTS.join(" "),
         tail.join("\n")
-    );
+    ))
 }
 
 /// A Python 3 that can make a venv with pip in it: `$KEYSWEEP_TEST_PYTHON`, else `python3` on
 /// PATH, else the system's `/usr/bin/python3`.
-fn find_python() -> PathBuf {
+fn find_python() -> Result<PathBuf, String> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(p) = std::env::var_os(PYTHON_ENV) {
         candidates.push(PathBuf::from(p));
@@ -208,17 +232,17 @@ fn find_python() -> PathBuf {
             .output()
             .is_ok_and(|o| o.status.success());
         if ok {
-            return python;
+            return Ok(python);
         }
         tried.push(python.display().to_string());
     }
-    panic!(
-        "keysweep tests: no Python 3.9+ with the venv and ensurepip modules (tried {}): install \
-         Python 3 with venv support (Debian/Ubuntu: apt-get install python3-venv) or set \
-         {PYTHON_ENV} to one; the tests install {} into a venv under target/ with it",
+    Err(format!(
+        "no Python 3.9+ with the venv and ensurepip modules (tried {}): install Python 3 with \
+         venv support (Debian/Ubuntu: apt-get install python3-venv) or set {PYTHON_ENV} to \
+         one; the tests install {} into a venv under target/ with it",
         tried.join(", "),
         REQUIREMENTS.join(" ")
-    );
+    ))
 }
 
 /// FNV-1a, 64 bits: names the venv after its pins (no hashing crate for one name).
