@@ -29,10 +29,26 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("keysweep: error: {err:#}");
+            eprintln!("keysweep: error: {}", describe(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, each said once (library errors often carry their
+/// source in their own message already).
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn run(cli: Cli) -> Result<u8> {
@@ -64,6 +80,8 @@ struct Setup {
     baseline: Option<Baseline>,
     root: ScanRoot,
     detector: Detector,
+    /// Where the scan looked, for the summary line (`under the current directory (/x)`).
+    scope: Option<String>,
 }
 
 impl Setup {
@@ -77,6 +95,7 @@ impl Setup {
             baseline,
             root,
             detector,
+            scope: None,
         })
     }
 }
@@ -93,7 +112,8 @@ struct Suppressed {
 
 fn cmd_scan(args: ScanArgs) -> Result<u8> {
     let root = ScanRoot::for_paths(&args.paths).context("cannot read the working directory")?;
-    let setup = Setup::new(&args.common, root)?;
+    let mut setup = Setup::new(&args.common, root)?;
+    setup.scope = scan_scope(&args.paths);
     let detector = &setup.detector;
     let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
     let opts = ScanOptions {
@@ -111,6 +131,21 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         progress.finish();
     }
     finish(outcome, &args.common, &setup)
+}
+
+/// "under DIR" when the scan has one directory to walk (the current directory, named in full,
+/// when no path was given), so the summary line says where it looked.
+fn scan_scope(paths: &[std::path::PathBuf]) -> Option<String> {
+    let [path] = paths else { return None };
+    if !path.is_dir() {
+        return None;
+    }
+    if path.as_os_str() == "." {
+        let cwd = std::env::current_dir().ok()?;
+        Some(format!("under the current directory ({})", cwd.display()))
+    } else {
+        Some(format!("under {}", path.display()))
+    }
 }
 
 /// Archive limits: the command line wins over `.keysweep.toml`, which wins over the defaults.
@@ -207,7 +242,7 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
     }
     write_report(&outcome, common, setup)?;
     if !common.quiet {
-        eprintln!("{}", summary(&outcome, &suppressed));
+        eprintln!("{}", summary(&outcome, &suppressed, setup.scope.as_deref()));
     }
     Ok(if !outcome.findings.is_empty() {
         u8::try_from(common.exit_code).unwrap_or(1)
@@ -270,8 +305,12 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
             ("<stdin>".to_string(), text)
         }
     };
-    let findings =
-        remediate::read_report(&text).with_context(|| format!("{name}: cannot read the report"))?;
+    let findings = remediate::read_report(&text).with_context(|| {
+        format!(
+            "{name}: cannot read the report (it takes a keysweep JSON report: \
+             keysweep scan --format json -o FILE)"
+        )
+    })?;
     let now = std::time::SystemTime::now();
     let groups = remediate::group(&findings, args.lang, now);
     let playbook = match args.format {
@@ -343,14 +382,15 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
+fn summary(outcome: &Outcome, suppressed: &Suppressed, scope: Option<&str>) -> String {
     let s = &outcome.stats;
     let mut line = format!(
-        "keysweep: scanned {} {}{} ({:.1} MB) in {:.2} s: {} finding{}",
+        "keysweep: scanned {} {}{} ({:.1} MB){} in {:.2} s: {} finding{}",
         s.files,
         if s.blobs { "blob" } else { "file" },
         plural(s.files),
         s.bytes as f64 / 1e6,
+        scope.map(|w| format!(" {w}")).unwrap_or_default(),
         s.elapsed.as_secs_f64(),
         outcome.findings.len(),
         plural(outcome.findings.len() as u64),
@@ -360,6 +400,12 @@ fn summary(outcome: &Outcome, suppressed: &Suppressed) -> String {
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
             plural(ignored)
         ));
+    } else if s.files == 0 && !s.blobs && outcome.errors.is_empty() {
+        line.push_str(if scope.is_some() {
+            "; the directory has no files"
+        } else {
+            "; nothing to scan"
+        });
     }
     if s.archives > 0 {
         line.push_str(&format!(
@@ -433,6 +479,13 @@ fn cmd_rules_check(dir: Option<&Path>) -> Result<u8> {
             .collect(),
         None => rules.iter().map(|r| r.id().to_string()).collect(),
     };
+    if let (Some(dir), true) = (dir, checked.is_empty()) {
+        anyhow::bail!(
+            "{}: no rules files (*.toml) found, nothing to check: point it at a directory of \
+             rule files (see rules/aws.toml for the format)",
+            dir.display()
+        );
+    }
     let detector = Detector::new(rules)?;
     let failures = detector.check_examples(&checked);
     let total: usize = detector
