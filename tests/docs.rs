@@ -180,9 +180,11 @@ fn keysweep_args(segment: &str) -> Option<&str> {
     }
     for runner in ["keysweep ", "cargo run --release -- ", "cargo run -- "] {
         if let Some(rest) = s.strip_prefix(runner) {
-            // `keysweep: …` and `keysweep playbook: …` are output lines.
+            // `keysweep: …` and `keysweep playbook: …` are output lines; `keysweep …` (an
+            // ellipsis) is prose about commands in general.
             let first = rest.split_whitespace().next().unwrap_or_default();
-            return (!first.ends_with(':')).then_some(rest);
+            let not_a_command = first.ends_with(':') || first == "…" || first == "...";
+            return (!not_a_command).then_some(rest);
         }
     }
     // The bare word is a name in prose, not a command.
