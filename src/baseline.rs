@@ -20,7 +20,7 @@ use crate::report::{self, Format};
 /// A baseline that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("{path}: cannot read baseline: {source}")]
+    #[error("{path}: cannot read baseline (make one with --write-baseline FILE): {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{path}: not a keysweep JSON report (array or one object per line): {message}")]
     Parse { path: PathBuf, message: String },

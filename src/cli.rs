@@ -8,7 +8,7 @@ use crate::report::Format;
 
 /// Find leaked AWS credentials in files, archives and git history.
 #[derive(Debug, Parser)]
-#[command(name = "keysweep", version, about, long_about = None)]
+#[command(name = "keysweep", version = env!("KEYSWEEP_VERSION"), about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -29,6 +29,18 @@ pub enum Command {
     /// Combine JSON / JSON Lines reports (e.g. of `--shard` jobs) into one report: duplicates
     /// dropped by fingerprint, one sort order, exit code as a scan's.
     Merge(MergeArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into DIR.
+    Man {
+        /// Write keysweep.1 and keysweep-COMMAND.1 pages into DIR instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod detect;
 pub mod finding;
 pub mod grammar;
 pub mod input;
+pub mod manual;
 pub mod markup;
 pub mod merge;
 pub mod policy;

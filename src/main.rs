@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             // Errors may quote paths and names from scanned data: escaped for the terminal.
             note!(
                 "keysweep: error: {}",
-                keysweep::term::escape(&format!("{err:#}"))
+                keysweep::term::escape(&describe(&err))
             );
             ExitCode::from(2)
         }
@@ -70,6 +70,22 @@ fn threads(requested: usize) -> usize {
     }
 }
 
+/// An error and its causes on one line, each said once (library errors often carry their
+/// source in their own message already).
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => cmd_scan(args),
@@ -78,6 +94,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rules(RulesCommand::Check { dir }) => cmd_rules_check(dir.as_deref()),
         Command::Remediate(args) => cmd_remediate(args),
         Command::Merge(args) => cmd_merge(args),
+        Command::Completions { shell } => cmd_completions(shell),
+        Command::Man { dir } => cmd_man(dir.as_deref()),
     }
 }
 
@@ -112,6 +130,8 @@ struct Setup {
     base: Option<BaseTree>,
     /// With `git --range`: what the range changes in policy files.
     policy_changes: Vec<PolicyChange>,
+    /// Where the scan looked, for the summary line (`under the current directory (/x)`).
+    scope: Option<String>,
 }
 
 impl Setup {
@@ -182,6 +202,7 @@ impl Setup {
             detector,
             base,
             policy_changes,
+            scope: None,
         })
     }
 }
@@ -270,7 +291,8 @@ struct Suppressed {
 
 fn cmd_scan(args: ScanArgs) -> Result<u8> {
     let root = ScanRoot::for_paths(&args.paths).context("cannot read the working directory")?;
-    let setup = Setup::new(&args.common, root, None)?;
+    let mut setup = Setup::new(&args.common, root, None)?;
+    setup.scope = scan_scope(&args.paths);
     let detector = &setup.detector;
     let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
     let opts = ScanOptions {
@@ -289,6 +311,21 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         progress.finish();
     }
     finish(outcome, &args.common, &setup, false)
+}
+
+/// "under DIR" when the scan has one directory to walk (the current directory, named in full,
+/// when no path was given), so the summary line says where it looked.
+fn scan_scope(paths: &[std::path::PathBuf]) -> Option<String> {
+    let [path] = paths else { return None };
+    if !path.is_dir() {
+        return None;
+    }
+    if path.as_os_str() == "." {
+        let cwd = std::env::current_dir().ok()?;
+        Some(format!("under the current directory ({})", cwd.display()))
+    } else {
+        Some(format!("under {}", path.display()))
+    }
 }
 
 /// Archive limits: the command line wins over `.keysweep.toml`, which wins over the defaults.
@@ -497,7 +534,8 @@ fn finish(
                 &suppressed_counts,
                 policy_changes,
                 allow_policy_change,
-                &setup.config_label
+                &setup.config_label,
+                setup.scope.as_deref()
             ))
         );
     }
@@ -559,7 +597,7 @@ fn respond(findings: &mut [Finding], common: &CommonArgs, config: &Config) -> Re
         if common.blast_radius {
             let summary = verify::blast::blast_radius(findings, &opts)?;
             if !common.quiet {
-                eprintln!("keysweep: blast radius: {summary}");
+                note!("keysweep: blast radius: {summary}");
             }
         }
     }
@@ -580,7 +618,7 @@ fn remediate_blast_radius(
     // Verify a copy: a report's `live` verdicts stay, and only the ownership is taken over.
     let mut checked = findings.to_vec();
     let summary = verify::verify(&mut checked, &opts)?;
-    eprintln!("keysweep: verify owner: {summary}");
+    note!("keysweep: verify owner: {summary}");
     for (f, c) in findings.iter_mut().zip(checked) {
         let keep = matches!(
             f.verification.status,
@@ -598,7 +636,7 @@ fn remediate_blast_radius(
         f.canary = c.canary;
     }
     let summary = verify::blast::blast_radius(findings, &opts)?;
-    eprintln!("keysweep: blast radius: {summary}");
+    note!("keysweep: blast radius: {summary}");
     Ok(())
 }
 
@@ -621,8 +659,12 @@ fn cmd_remediate(args: RemediateArgs) -> Result<u8> {
             ("<stdin>".to_string(), text)
         }
     };
-    let mut findings =
-        remediate::read_report(&text).with_context(|| format!("{name}: cannot read the report"))?;
+    let mut findings = remediate::read_report(&text).with_context(|| {
+        format!(
+            "{name}: cannot read the report (it takes a keysweep JSON report: \
+             keysweep scan --format json -o FILE)"
+        )
+    })?;
     if args.blast_radius && !findings.is_empty() {
         remediate_blast_radius(&mut findings, &args.my_accounts)?;
     }
@@ -679,7 +721,7 @@ fn cmd_merge(args: MergeArgs) -> Result<u8> {
                 .with_context(|| format!("cannot read report {}", path.display()))
         }
         .unwrap_or_else(|e| {
-            eprintln!("keysweep: error: {e:#}");
+            note!("keysweep: error: {e:#}");
             errors += 1;
             (String::new(), String::new())
         });
@@ -689,7 +731,7 @@ fn cmd_merge(args: MergeArgs) -> Result<u8> {
         match keysweep::remediate::read_report(&text) {
             Ok(findings) => reports.push(findings),
             Err(e) => {
-                eprintln!("keysweep: error: {name}: cannot read the report: {e}");
+                note!("keysweep: error: {name}: cannot read the report: {e}");
                 errors += 1;
             }
         }
@@ -711,7 +753,7 @@ fn cmd_merge(args: MergeArgs) -> Result<u8> {
     };
     emit(&mut *out, &merged.findings, args.format, &context)?;
     if !args.quiet {
-        eprintln!(
+        note!(
             "keysweep: merged {read} report{}: {} finding{} ({} duplicate{} dropped){}",
             plural(read as u64),
             merged.findings.len(),
@@ -806,14 +848,16 @@ fn summary(
     policy_changes: usize,
     allow_policy_change: bool,
     config: &str,
+    scope: Option<&str>,
 ) -> String {
     let s = &outcome.stats;
     let mut line = format!(
-        "keysweep: scanned {} {}{} ({:.1} MB) in {:.2} s: {} finding{}",
+        "keysweep: scanned {} {}{} ({:.1} MB){} in {:.2} s: {} finding{}",
         s.files,
         if s.blobs { "blob" } else { "file" },
         plural(s.files),
         s.bytes as f64 / 1e6,
+        scope.map(|w| format!(" {w}")).unwrap_or_default(),
         s.elapsed.as_secs_f64(),
         outcome.findings.len(),
         plural(outcome.findings.len() as u64),
@@ -823,6 +867,12 @@ fn summary(
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
             plural(ignored)
         ));
+    } else if s.files == 0 && !s.blobs && outcome.errors.is_empty() {
+        line.push_str(if scope.is_some() {
+            "; the directory has no files"
+        } else {
+            "; nothing to scan"
+        });
     }
     if s.archives > 0 {
         line.push_str(&format!(
@@ -917,6 +967,13 @@ fn cmd_rules_check(dir: Option<&Path>) -> Result<u8> {
             .collect(),
         None => rules.iter().map(|r| r.id().to_string()).collect(),
     };
+    if let (Some(dir), true) = (dir, checked.is_empty()) {
+        anyhow::bail!(
+            "{}: no rules files (*.toml) found, nothing to check: point it at a directory of \
+             rule files (see rules/aws.toml for the format)",
+            dir.display()
+        );
+    }
     let detector = Detector::new(rules)?;
     let failures = detector.check_examples(&checked);
     let total: usize = detector
@@ -935,4 +992,41 @@ fn cmd_rules_check(dir: Option<&Path>) -> Result<u8> {
         failures.len()
     );
     Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+fn cmd_completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut out = Vec::new();
+    keysweep::manual::completions(shell, &mut out);
+    write_stdout(&out, "the completion script")
+}
+
+fn cmd_man(dir: Option<&Path>) -> Result<u8> {
+    match dir {
+        Some(dir) => {
+            let pages = keysweep::manual::man_pages(dir)
+                .with_context(|| format!("{}: cannot write the man pages", dir.display()))?;
+            note!(
+                "keysweep: wrote {} man pages into {} (e.g. man -l {})",
+                pages.len(),
+                dir.display(),
+                dir.join("keysweep.1").display()
+            );
+            Ok(0)
+        }
+        None => {
+            let mut out = Vec::new();
+            keysweep::manual::man_page(&mut out).context("cannot render the man page")?;
+            write_stdout(&out, "the man page")
+        }
+    }
+}
+
+/// Writes generated text to stdout; a reader that stopped early is not an error.
+fn write_stdout(bytes: &[u8], what: &str) -> Result<u8> {
+    match io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(e).with_context(|| format!("cannot write {what} to stdout"))
+        }
+        _ => Ok(0),
+    }
 }

@@ -2,6 +2,7 @@
 //! pre-commit hook run through the real `pre-commit` framework.
 
 mod common;
+mod pytools;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -601,7 +602,7 @@ fn manifest() -> PathBuf {
 
 impl Repo {
     fn pre_commit(&self, args: &[&str]) -> std::process::Output {
-        Process::new("pre-commit")
+        Process::new(pytools::bin("pre-commit"))
             .args(args)
             .current_dir(&self.dir)
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -609,7 +610,7 @@ impl Repo {
             .env("XDG_CONFIG_HOME", self.home())
             .env("PRE_COMMIT_HOME", self.home().join("pre-commit-cache"))
             .output()
-            .expect("pre-commit must be installed (`pip install pre-commit`, see .ci/run)")
+            .expect("run pre-commit from the test tools' venv")
     }
 
     /// `git commit` with the installed hook; returns (success, combined output).

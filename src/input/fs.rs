@@ -56,7 +56,15 @@ fn builder(roots: &[PathBuf], opts: &WalkOptions, respect_ignore: bool) -> Optio
 
 fn walk_error(err: ignore::Error) -> InputError {
     // The ignore crate's errors carry the path in their text ("...: No such file ...").
-    let (path, message) = split_path(&err);
+    let (path, mut message) = split_path(&err);
+    // Say what to do about the common cases.
+    match err.io_error().map(std::io::Error::kind) {
+        Some(std::io::ErrorKind::NotFound) => message.push_str(" (check the path)"),
+        Some(std::io::ErrorKind::PermissionDenied) => {
+            message.push_str(" (check its permissions, or run as a user who can read it)")
+        }
+        _ => {}
+    }
     InputError { path, message }
 }
 

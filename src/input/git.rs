@@ -38,7 +38,10 @@ use crate::shard::Shard;
 /// [`InputError`] and the scan goes on).
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{path}: not a git repository ({message})")]
+    #[error(
+        "{path}: not a git repository ({message}): run it inside a git work tree or pass the \
+         repository's path; `keysweep scan {path}` scans files that are not in git"
+    )]
     NotARepository { path: String, message: String },
     #[error("{context}: {}", err.message())]
     Git { context: String, err: git2::Error },
@@ -1213,7 +1216,8 @@ fn resolve_commit(repo: &Repository, spec: &str) -> Result<Oid, GitError> {
                 if repo.is_shallow() {
                     " (the clone is shallow: fetch the base too, e.g. with fetch-depth 0)"
                 } else {
-                    ""
+                    " (name a branch, tag or commit of this repository; fetch it first if it \
+                     is on a remote, e.g. `git fetch origin`)"
                 }
             ),
             err,

@@ -1,6 +1,7 @@
 //! Test support shared by tests/verify.rs and tests/remediate.rs: a real `moto_server` on
 //! 127.0.0.1 (killed when the guard drops), the real `aws` CLI pointed at it, and the
 //! environment every child process gets, so nothing talks to any address but loopback.
+//! Both tools come from the tests' own venv (tests/pytools).
 
 #![allow(dead_code)]
 
@@ -11,6 +12,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[path = "../pytools/mod.rs"]
+pub mod pytools;
 
 /// A moto server on a free loopback port; killed on drop.
 pub struct Moto {
@@ -33,16 +37,7 @@ pub fn dead_endpoint() -> String {
 }
 
 fn moto_binary() -> PathBuf {
-    let found = Command::new("sh")
-        .args(["-c", "command -v moto_server"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty());
-    PathBuf::from(found.unwrap_or_else(|| {
-        panic!("moto_server not found: install it with pip install 'moto[server]' awscli")
-    }))
+    pytools::bin("moto_server")
 }
 
 impl Moto {
@@ -108,6 +103,8 @@ impl Moto {
     /// Applies the loopback-only AWS environment to `cmd`, signing with `key`/`secret`.
     pub fn env_as<'c>(&self, cmd: &'c mut Command, key: &str, secret: &str) -> &'c mut Command {
         isolate(cmd, self.home.path())
+            // The venv's `aws` first: playbooks call it by name.
+            .env("PATH", pytools::path_with_tools())
             .env("AWS_ENDPOINT_URL", &self.url)
             .env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", secret)
@@ -140,11 +137,12 @@ impl Moto {
     }
 
     pub fn aws_output_as(&self, key: &str, secret: &str, args: &[&str]) -> Output {
-        let mut cmd = Command::new("aws");
+        let mut cmd = Command::new(pytools::bin("aws"));
         self.env_as(&mut cmd, key, secret)
             .args(["--endpoint-url", &self.url, "--output", "json"])
             .args(args);
-        cmd.output().expect("run the aws CLI (pip install awscli)")
+        cmd.output()
+            .expect("run the aws CLI of the test tools' venv")
     }
 
     /// Creates IAM user `user` with one access key; returns (key ID, secret).
