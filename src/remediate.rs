@@ -391,6 +391,17 @@ fn identify_account_step(key: &str, lang: Lang) -> RemediationStep {
     )
 }
 
+/// The key ID as a command argument: only an ID of the shape AWS issues (16 to 128
+/// characters A-Z, 0-9). A report is input like any other: anything else in `key_id` would
+/// reach the shell unquoted (`AKIA$(...)`), so it is left out and the placeholder used.
+fn key_arg(finding: &Finding) -> Option<&str> {
+    finding.key_id.as_deref().filter(|k| {
+        (16..=128).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    })
+}
+
 /// `--user-name NAME` (quoted when needed) or the `"$USER_NAME"` placeholder.
 fn user_arg(user: Option<&str>) -> String {
     match user {
@@ -415,7 +426,7 @@ fn known_user(finding: &Finding) -> Option<String> {
 }
 
 fn user_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
-    let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
+    let key = key_arg(finding).unwrap_or("\"$ACCESS_KEY_ID\"");
     let user = known_user(finding);
     let u = user_arg(user.as_deref());
     key_lifecycle_steps(key, user.as_deref(), &u, window, lang, out);
@@ -563,7 +574,7 @@ fn key_lifecycle_steps(
 }
 
 fn root_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
-    let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
+    let key = key_arg(finding).unwrap_or("\"$ACCESS_KEY_ID\"");
     out.push(identify_account_step(key, lang));
     out.push(step(
         "deactivate",
@@ -637,7 +648,7 @@ fn revoke_policy(now: i64) -> String {
 }
 
 fn temporary_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
-    let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
+    let key = key_arg(finding).unwrap_or("\"$ACCESS_KEY_ID\"");
     out.push(identify_account_step(key, lang));
     let principal = finding.verification.arn.as_deref().map(principal);
     let policy = sh_quote(&revoke_policy(window.end));
@@ -782,7 +793,7 @@ fn unknown_steps(_finding: &Finding, window: Window, lang: Lang, out: &mut Vec<R
 fn canary_steps(finding: &Finding, lang: Lang) -> Vec<RemediationStep> {
     let acct = finding.account_id.as_deref().unwrap_or("?");
     let mut out = Vec::new();
-    if let Some(key) = finding.key_id.as_deref() {
+    if let Some(key) = key_arg(finding) {
         out.push(identify_account_step(key, lang));
     }
     out.push(step(
@@ -1497,6 +1508,26 @@ mod tests {
             read_report("{\"rule\": 1}\n"),
             Err(ReportError::Line { line: 1, .. })
         ));
+    }
+
+    #[test]
+    fn report_key_ids_never_reach_the_shell_unquoted() {
+        for bad in ["AKIA$(touch /tmp/x)", "AKIAR7VZ3MOX`id`", "AKIA;id", "akiar7vz3moxq4jtlw2n"] {
+            for canary in [None, Some(true)] {
+                let mut f = finding(Some(bad));
+                f.canary = canary;
+                let groups = group(&[f], Lang::En, UNIX_EPOCH + Duration::from_secs(1_750_000_000));
+                let script = shell(&groups, Lang::En, UNIX_EPOCH);
+                // Only as a label, single-quoted whole.
+                for (at, _) in script.match_indices(bad) {
+                    assert!(
+                        script[..at].ends_with('\'') && script[at + bad.len()..].starts_with('\''),
+                        "{bad:?} reached the shell unquoted:\n{script}"
+                    );
+                }
+                assert!(!groups[0].steps.iter().any(|s| s.command.contains(bad)));
+            }
+        }
     }
 
     #[test]
