@@ -1512,11 +1512,20 @@ mod tests {
 
     #[test]
     fn report_key_ids_never_reach_the_shell_unquoted() {
-        for bad in ["AKIA$(touch /tmp/x)", "AKIAR7VZ3MOX`id`", "AKIA;id", "akiar7vz3moxq4jtlw2n"] {
+        for bad in [
+            "AKIA$(touch /tmp/x)",
+            "AKIAR7VZ3MOX`id`",
+            "AKIA;id",
+            "akiar7vz3moxq4jtlw2n",
+        ] {
             for canary in [None, Some(true)] {
                 let mut f = finding(Some(bad));
                 f.canary = canary;
-                let groups = group(&[f], Lang::En, UNIX_EPOCH + Duration::from_secs(1_750_000_000));
+                let groups = group(
+                    &[f],
+                    Lang::En,
+                    UNIX_EPOCH + Duration::from_secs(1_750_000_000),
+                );
                 let script = shell(&groups, Lang::En, UNIX_EPOCH);
                 // Only as a label, single-quoted whole.
                 for (at, _) in script.match_indices(bad) {

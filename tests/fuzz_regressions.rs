@@ -90,7 +90,7 @@ fn playbook_checker_rejects_injected_shell() {
         format!("--access-key-id {key}`id`"),
         format!("--access-key-id '{key}"),
     ] {
-        let injected = script.replacen(&format!("--access-key-id {key}"), &bad, 1);
+        let injected = script.replace(&format!("--access-key-id {key}"), &bad);
         assert!(
             targets::check_script(&injected).is_err(),
             "checker accepted {bad:?}"
