@@ -10,7 +10,10 @@ mod targets;
 
 use std::path::Path;
 
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target's body.
+type Target = fn(&[u8]);
+
+const TARGETS: &[(&str, Target)] = &[
     ("detect", targets::detect),
     ("archive_zip", targets::archive_zip),
     ("archive_tar", targets::archive_tar),
@@ -27,7 +30,7 @@ const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// Runs `run` on every file of `dir` (none when it does not exist); returns how many.
-fn replay(dir: &Path, run: fn(&[u8])) -> usize {
+fn replay(dir: &Path, run: Target) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
