@@ -2121,6 +2121,35 @@ mod tests {
     }
 
     #[test]
+    fn report_key_ids_never_reach_the_shell_unquoted() {
+        for bad in [
+            "AKIA$(touch /tmp/x)",
+            "AKIAR7VZ3MOX`id`",
+            "AKIA;id",
+            "akiar7vz3moxq4jtlw2n",
+        ] {
+            for canary in [None, Some(true)] {
+                let mut f = finding(Some(bad));
+                f.canary = canary;
+                let groups = group(
+                    &[f],
+                    Lang::En,
+                    UNIX_EPOCH + Duration::from_secs(1_750_000_000),
+                );
+                let script = shell(&groups, Lang::En, UNIX_EPOCH);
+                // Only as a label, single-quoted whole.
+                for (at, _) in script.match_indices(bad) {
+                    assert!(
+                        script[..at].ends_with('\'') && script[at + bad.len()..].starts_with('\''),
+                        "{bad:?} reached the shell unquoted:\n{script}"
+                    );
+                }
+                assert!(!groups[0].steps.iter().any(|s| s.command.contains(bad)));
+            }
+        }
+    }
+
+    #[test]
     fn shell_quoting() {
         assert_eq!(sh_quote("a'$b"), r"'a'\''$b'");
         assert_eq!(user_arg(Some("a b")), "'a b'");

@@ -543,13 +543,23 @@ fn pack_order(objects: &Path, ids: &[Oid]) -> Vec<Oid> {
 /// when the pack cannot be read or parsed (the caller falls back to plain pack order).
 /// A REF_DELTA entry (base named by id, e.g. in a fetched thin pack) counts as a root.
 fn delta_families(pack: &Path, entries: &[(u64, Oid)]) -> Option<Vec<(u32, u16)>> {
-    const OFS_DELTA: u8 = 6;
     let file = fs::File::open(pack).ok()?;
     // SAFETY: a read-only private mapping of a pack file, which git never rewrites in place
     // (packs are written under a temporary name and renamed). Only entry headers are read,
     // with bounds checks; if the file were truncated meanwhile, a read could fault, the
     // accepted risk of mapping (see `input::file::load`).
     let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    pack_delta_families(&map, entries, &mut |r| crate::input::file::release(&map, r))
+}
+
+/// [`delta_families`] of the pack bytes `map`; `release` is told which bytes are done with.
+/// Public for the fuzz targets.
+pub fn pack_delta_families<T>(
+    map: &[u8],
+    entries: &[(u64, T)],
+    release: &mut dyn FnMut(std::ops::Range<usize>),
+) -> Option<Vec<(u32, u16)>> {
+    const OFS_DELTA: u8 = 6;
     let mut out: Vec<(u32, u16)> = Vec::with_capacity(entries.len());
     let mut released = 0usize;
     for (i, &(offset, _)) in entries.iter().enumerate() {
@@ -557,7 +567,7 @@ fn delta_families(pack: &Path, entries: &[(u64, Oid)]) -> Option<Vec<(u32, u16)>
         let mut pos = usize::try_from(offset).ok()?;
         // Pages behind the cursor are done with: keep the resident set small on big packs.
         if pos >= released + crate::scan::CHUNK {
-            crate::input::file::release(&map, released..pos);
+            release(released..pos);
             released = pos;
         }
         let mut byte = *map.get(pos)?;
@@ -576,6 +586,11 @@ fn delta_families(pack: &Path, entries: &[(u64, Oid)]) -> Option<Vec<(u32, u16)>
         while byte & 0x80 != 0 {
             pos += 1;
             byte = *map.get(pos)?;
+            // A back offset past 2^63 is corrupt (git rejects it the same way); without the
+            // check, `back + 1` overflows (found by fuzzing).
+            if back >> 56 != 0 {
+                return None;
+            }
             back = ((back + 1) << 7) | u64::from(byte & 0x7f);
         }
         let base_offset = offset.checked_sub(back)?;
@@ -616,9 +631,13 @@ fn pack_indexes(objects: &Path) -> Vec<PathBuf> {
 }
 
 /// Calls `each(id, offset)` for every object of a pack index (version 1 or 2, SHA-1).
-fn read_pack_index(path: &Path, mut each: impl FnMut(Oid, u64)) -> io::Result<()> {
+fn read_pack_index(path: &Path, each: impl FnMut(Oid, u64)) -> io::Result<()> {
+    pack_index_entries(&fs::read(path)?, each)
+}
+
+/// [`read_pack_index`] of the index bytes `data`. Public for the fuzz targets.
+pub fn pack_index_entries(data: &[u8], mut each: impl FnMut(Oid, u64)) -> io::Result<()> {
     const HASH: usize = 20;
-    let data = fs::read(path)?;
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "unrecognised pack index");
     let u32_at = |at: usize| -> io::Result<u32> {
         let bytes = data.get(at..at + 4).ok_or_else(bad)?;

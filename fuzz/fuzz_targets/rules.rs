@@ -1,0 +1,4 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(init: keysweep_fuzz::targets::init(), |data: &[u8]| {
+    keysweep_fuzz::targets::rules(data)
+});
