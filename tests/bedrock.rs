@@ -33,28 +33,10 @@ key, secret, token, region = sys.argv[1:5]
 print(BedrockTokenGenerator().get_token(Credentials(key, secret, token or None), region))
 "#;
 
-/// True when python3 has aws-bedrock-token-generator (CI installs it; .ci/run).
-fn generator_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import aws_bedrock_token_generator"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A short-term key for the credentials, made now by AWS's generator; `None` without it.
+/// A short-term key for the credentials, made now by AWS's generator (installed in the
+/// tests' venv, tests/pytools).
 fn generate(key: &str, secret: &str, token: Option<&str>, region: &str) -> Option<String> {
-    if !generator_available() {
-        // CI installs it (.ci/run): there a missing generator is a failure, not a skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "aws-bedrock-token-generator is not installed for python3"
-        );
-        eprintln!("aws-bedrock-token-generator is not installed: generated-token cases skipped");
-        return None;
-    }
-    let out = Command::new("python3")
+    let out = Command::new(moto::pytools::bin("python"))
         .args(["-c", GENERATOR, key, secret, token.unwrap_or(""), region])
         .output()
         .expect("run python3");

@@ -16,13 +16,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The pinned tools, one requirement each. moto 5.2.1 and awscli 1.45.11 both accept
+/// The pinned tools, one requirement each (the Bedrock generator needs only botocore). moto 5.2.1 and awscli 1.45.11 both accept
 /// botocore 1.43.x (awscli pins it exactly; moto's boto3 follows), so pip resolves them
 /// together; pre-commit's dependencies do not overlap with theirs.
 pub const REQUIREMENTS: &[&str] = &[
     "moto[server]==5.2.1",
     "awscli==1.45.11",
     "pre-commit==4.7.0",
+    // tests/bedrock.rs makes real short-term Bedrock API keys with AWS's own generator.
+    "aws-bedrock-token-generator==1.1.0",
 ];
 
 /// Overrides the interpreter used to create the venv (it needs the `venv` and `ensurepip`
