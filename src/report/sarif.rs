@@ -312,7 +312,7 @@ fn message(f: &Finding) -> String {
     if let Some(commit) = &origin.commit {
         text.push_str(&format!(
             ", introduced in commit {}",
-            &commit[..commit.len().min(12)]
+            commit.get(..12).unwrap_or(commit)
         ));
         if let Some(author) = &origin.author {
             text.push_str(&format!(" by {author}"));

@@ -36,7 +36,8 @@ fn group_of(f: &Finding) -> String {
         head = format!("{head}!{member}");
     }
     if let Some(commit) = &o.commit {
-        head = format!("{head} @ {}", &commit[..commit.len().min(12)]);
+        // A commit from a report read back may be any text: never cut inside a character.
+        head = format!("{head} @ {}", commit.get(..12).unwrap_or(commit));
     }
     head
 }
@@ -94,7 +95,8 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
         writeln!(out, "{line}")?;
         let o = &f.location.origin;
         if let Some(commit) = &o.commit {
-            let mut provenance = format!("      introduced in {}", &commit[..commit.len().min(12)]);
+            let mut provenance =
+                format!("      introduced in {}", commit.get(..12).unwrap_or(commit));
             if let Some(author) = &o.author {
                 provenance.push_str(&format!(" by {author}"));
             }
