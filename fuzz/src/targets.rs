@@ -394,7 +394,10 @@ fn reference_findings() -> Vec<Finding> {
             for arn in arns {
                 for status in statuses {
                     for canary in [None, Some(true)] {
-                        for token in [None, Some("IQoJb3JpZ2luX2Vj")] {
+                        for (token, date) in [None, Some("IQoJb3JpZ2luX2Vj")]
+                            .into_iter()
+                            .flat_map(|t| [(t, None), (t, Some("2024-05-01T12:00:00Z"))])
+                        {
                             let mut f = base.clone();
                             f.key_id = key.map(str::to_string);
                             f.user_name = user.map(str::to_string);
@@ -402,6 +405,7 @@ fn reference_findings() -> Vec<Finding> {
                             f.verification.status = status;
                             f.canary = canary;
                             f.session_token = token.map(str::to_string);
+                            f.location.origin.date = date.map(str::to_string);
                             f.account_id = Some("123456789012".into());
                             f.fingerprint = format!("{k}{}", out.len());
                             out.push(f);
