@@ -4,6 +4,7 @@
 //! file); findings and errors are gathered, then sorted, so the output does not depend on the
 //! thread count.
 
+use std::io::{self, Cursor, Read, Seek};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,6 +72,37 @@ pub struct Stats {
     pub archives: u64,
     /// Bytes they decompressed to.
     pub decompressed: u64,
+    /// What the S3 part of the scan did (requests, bytes downloaded, objects not scanned).
+    pub s3: Option<crate::input::s3::S3Stats>,
+}
+
+impl Outcome {
+    /// Adds the outcome of another part of the same scan (local paths and S3 objects), keeping
+    /// findings and errors in report order.
+    pub fn merge(&mut self, other: Outcome) {
+        self.findings.extend(other.findings);
+        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        for (mine, theirs) in [
+            (&mut self.errors, other.errors),
+            (&mut self.warnings, other.warnings),
+        ] {
+            mine.extend(theirs);
+            mine.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        let (s, o) = (&mut self.stats, other.stats);
+        s.files += o.files;
+        s.bytes += o.bytes;
+        s.ignored = match (s.ignored, o.ignored) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        s.elapsed = s.elapsed.max(o.elapsed);
+        s.archives += o.archives;
+        s.decompressed += o.decompressed;
+        if o.s3.is_some() {
+            s.s3 = o.s3;
+        }
+    }
 }
 
 /// Everything a scan produced.
@@ -283,6 +315,138 @@ impl<'d> BlobScanner<'d> {
     }
 }
 
+/// An input read front to back as a stream (a remote object being downloaded), that can be
+/// reopened with random access when it turns out to be a zip (whose directory is at its end).
+pub trait StreamSource {
+    /// The bytes, front to back.
+    fn reader(&mut self) -> &mut dyn Read;
+    /// The size of the whole input (for the archive ratio limit).
+    fn len(&self) -> u64;
+    /// The same bytes by random access; asked for at most once, after the first bytes were
+    /// read from [`Self::reader`].
+    fn seekable(&mut self) -> io::Result<Box<dyn ReadSeek + '_>>;
+}
+
+/// What a zip is read through.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Counts the bytes read through it.
+struct Counted<'r> {
+    inner: &'r mut dyn Read,
+    n: u64,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+impl BlobScanner<'_> {
+    /// Everything a streamed input yields, in bounded pieces (it is never held whole): opened
+    /// as an archive when its first bytes say it is one, else scanned as a blob (with its
+    /// encodings) in overlapping segments. A read error is reported against `origin` and the
+    /// findings made before it are kept.
+    pub fn scan_source(
+        &mut self,
+        source: &mut dyn StreamSource,
+        origin: &Origin,
+        opts: &ScanOptions,
+    ) -> FileOutcome {
+        let error = |message: String| InputError {
+            path: origin.name(),
+            message,
+        };
+        let mut head = Vec::with_capacity(archive::HEAD);
+        if let Err(e) = Read::take(source.reader(), archive::HEAD as u64).read_to_end(&mut head) {
+            return FileOutcome {
+                errors: vec![error(format!("cannot read: {e}"))],
+                ..FileOutcome::default()
+            };
+        }
+        let len = source.len();
+        let mut segment = std::mem::take(&mut self.archive_segment);
+        let format = archive::sniff(&head).filter(|_| opts.archive.depth > 0);
+        let out = match format {
+            Some(archive::Format::Zip) => match source.seekable() {
+                Ok(reader) => {
+                    let report = archive::scan_zip(
+                        reader,
+                        len,
+                        origin,
+                        &opts.archive,
+                        &mut |d, o| self.scan_bytes(d, o),
+                        &mut segment,
+                    );
+                    archive_outcome(report, len)
+                }
+                Err(e) => FileOutcome {
+                    errors: vec![error(format!("cannot read the zip: {e}"))],
+                    ..FileOutcome::default()
+                },
+            },
+            Some(format) => {
+                let mut whole = Cursor::new(head).chain(source.reader());
+                let mut counted = Counted {
+                    inner: &mut whole,
+                    n: 0,
+                };
+                let report = archive::scan_archive_stream(
+                    &mut counted,
+                    format,
+                    len,
+                    origin,
+                    &opts.archive,
+                    &mut |d, o| self.scan_bytes(d, o),
+                    &mut segment,
+                );
+                let read = counted.n;
+                archive_outcome(report, read)
+            }
+            None => {
+                let mut whole = Cursor::new(head).chain(source.reader());
+                let mut counted = Counted {
+                    inner: &mut whole,
+                    n: 0,
+                };
+                let (findings, result) = archive::scan_stream(
+                    &mut counted,
+                    origin,
+                    &mut |d, o| self.scan_bytes(d, o),
+                    &mut segment,
+                );
+                let bytes = counted.n;
+                FileOutcome {
+                    findings,
+                    bytes,
+                    errors: result
+                        .err()
+                        .map(|e| error(format!("read failed after {bytes} bytes: {e}")))
+                        .into_iter()
+                        .collect(),
+                    ..FileOutcome::default()
+                }
+            }
+        };
+        self.archive_segment = segment;
+        out
+    }
+}
+
+fn archive_outcome(report: archive::ArchiveReport, bytes: u64) -> FileOutcome {
+    FileOutcome {
+        findings: report.findings,
+        bytes,
+        archives: report.archives,
+        decompressed: report.decompressed,
+        warnings: report.warnings,
+        errors: report.errors,
+    }
+}
+
 /// Scans files and directories (`-` is stdin).
 pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) -> Outcome {
     let started = Instant::now();
@@ -358,6 +522,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             archives: totals.archives.into_inner(),
             decompressed: totals.decompressed.into_inner(),
             blobs: false,
+            s3: None,
         },
     }
 }

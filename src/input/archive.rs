@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use crate::finding::{self, Finding};
@@ -37,7 +37,7 @@ pub const SEGMENT: usize = 16 << 20;
 /// segment boundary is seen whole (even, so UTF-16 text stays aligned).
 pub const SEGMENT_OVERLAP: usize = 64 << 10;
 /// Bytes read from a member to recognise its format (a tar header's magic is at 257).
-const HEAD: usize = 512;
+pub const HEAD: usize = 512;
 
 /// How deep and how far archives are opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,12 +220,66 @@ pub fn scan_archive(
     release: &mut dyn FnMut(std::ops::Range<usize>),
     buf: &mut Vec<u8>,
 ) -> ArchiveReport {
+    if format == Format::Zip {
+        return scan_zip(Cursor::new(data), data.len() as u64, origin, opts, scan, buf);
+    }
+    let mut reader = Releasing {
+        data,
+        pos: 0,
+        released: 0,
+        release,
+    };
+    scan_archive_stream(&mut reader, format, data.len() as u64, origin, opts, scan, buf)
+}
+
+/// Opens what `reader` yields (a stream of `input_len` bytes, read front to back: an object
+/// being downloaded) as `format`, which must not be zip (see [`scan_zip`]), and scans every
+/// member like [`scan_archive`] does.
+pub fn scan_archive_stream(
+    reader: &mut dyn Read,
+    format: Format,
+    input_len: u64,
+    origin: &Origin,
+    opts: &ArchiveOptions,
+    scan: &mut ScanFn<'_>,
+    buf: &mut Vec<u8>,
+) -> ArchiveReport {
+    walk(input_len, origin, opts, scan, buf, |walker, chain| {
+        walker.open(format, reader, chain, 1)
+    })
+}
+
+/// Opens a zip read by random access through `reader` (`input_len` bytes: a file in memory,
+/// or a remote object read in ranges) and scans every member like [`scan_archive`] does.
+pub fn scan_zip<R: Read + Seek>(
+    mut reader: R,
+    input_len: u64,
+    origin: &Origin,
+    opts: &ArchiveOptions,
+    scan: &mut ScanFn<'_>,
+    buf: &mut Vec<u8>,
+) -> ArchiveReport {
+    walk(input_len, origin, opts, scan, buf, |walker, chain| {
+        walker.report.archives += 1;
+        walker.zip(&mut reader, chain, 1);
+    })
+}
+
+/// Runs `body` with a walker charged to a fresh budget for one top-level archive.
+fn walk(
+    input_len: u64,
+    origin: &Origin,
+    opts: &ArchiveOptions,
+    scan: &mut ScanFn<'_>,
+    buf: &mut Vec<u8>,
+    body: impl FnOnce(&mut Walker<'_, '_>, &mut Vec<String>),
+) -> ArchiveReport {
     let budget = Rc::new(Budget {
         used: Cell::new(0),
         hit: Cell::new(None),
         max_bytes: opts.max_bytes,
         max_ratio: opts.max_ratio,
-        input_len: data.len() as u64,
+        input_len,
     });
     let mut walker = Walker {
         depth_limit: opts.depth,
@@ -237,18 +291,7 @@ pub fn scan_archive(
         buf: std::mem::take(buf),
     };
     let mut chain = Vec::new();
-    if format == Format::Zip {
-        walker.report.archives += 1;
-        walker.zip(data, &mut chain, 1);
-    } else {
-        let mut reader = Releasing {
-            data,
-            pos: 0,
-            released: 0,
-            release,
-        };
-        walker.open(format, &mut reader, &mut chain, 1);
-    }
+    body(&mut walker, &mut chain);
     walker.report.decompressed = budget.used.get();
     *buf = walker.buf;
     walker.report
@@ -365,6 +408,10 @@ impl Walker<'_, '_> {
             name.push('!');
             name.push_str(member);
         }
+        if let Some(version) = &self.base.version_id {
+            name.push_str(" @ version ");
+            name.push_str(version);
+        }
         name
     }
 
@@ -457,7 +504,7 @@ impl Walker<'_, '_> {
                         Ok(())
                     }
                     Ok(_) => {
-                        self.zip(&bytes, chain, depth);
+                        self.zip(&mut Cursor::new(&bytes[..]), chain, depth);
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -573,10 +620,10 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// Reads a zip held in memory: by its central directory, or, when that is broken, by
+    /// Reads a zip by random access: by its central directory, or, when that is broken, by
     /// walking the members' local headers from the start.
-    fn zip(&mut self, data: &[u8], chain: &mut Vec<String>, depth: u32) {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+    fn zip<R: Read + Seek>(&mut self, reader: &mut R, chain: &mut Vec<String>, depth: u32) {
+        let mut archive = match zip::ZipArchive::new(&mut *reader) {
             Ok(archive) => archive,
             Err(e) => {
                 self.error(
@@ -586,7 +633,10 @@ impl Walker<'_, '_> {
                          headers instead"
                     ),
                 );
-                self.zip_stream(&mut Cursor::new(data), chain, depth);
+                match reader.seek(SeekFrom::Start(0)) {
+                    Ok(_) => self.zip_stream(reader, chain, depth),
+                    Err(e) => self.read_failed(chain, Some(Format::Zip), &e),
+                }
                 return;
             }
         };

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod file;
 pub mod fs;
 pub mod git;
+pub mod s3;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,10 @@ pub struct Origin {
     /// The decoding that revealed the bytes (`base64`, `utf-16le`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoded_from: Option<String>,
+    /// The version of an S3 object (`s3://bucket/key` in `path`), when the bucket keeps
+    /// versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
     /// The git commit that introduced the blob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -41,6 +46,21 @@ impl Origin {
             path: path.into(),
             ..Origin::default()
         }
+    }
+
+    /// The input as messages name it: `path`, `!member` inside archives, and ` @ version ID`
+    /// for a versioned S3 object.
+    pub fn name(&self) -> String {
+        let mut name = self.path.clone();
+        if let Some(member) = &self.archive_member {
+            name.push('!');
+            name.push_str(member);
+        }
+        if let Some(version) = &self.version_id {
+            name.push_str(" @ version ");
+            name.push_str(version);
+        }
+        name
     }
 }
 

@@ -35,6 +35,9 @@ fn group_of(f: &Finding) -> String {
     if let Some(member) = &o.archive_member {
         head = format!("{head}!{member}");
     }
+    if let Some(version) = &o.version_id {
+        head = format!("{head} @ version {version}");
+    }
     if let Some(commit) = &o.commit {
         head = format!("{head} @ {}", &commit[..commit.len().min(12)]);
     }
@@ -107,6 +110,8 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
                 None => {}
             }
             writeln!(out, "{provenance}")?;
+        } else if let (Some(date), true) = (&o.date, crate::config::is_url(&o.path)) {
+            writeln!(out, "      object written {date}")?;
         }
         if let Some(step) = f.remediation.first() {
             writeln!(out, "      next: {}", step.command)?;

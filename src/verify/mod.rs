@@ -10,7 +10,7 @@
 
 pub mod canary;
 pub mod decode;
-mod sts;
+pub(crate) mod sts;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
