@@ -249,7 +249,11 @@ fn finish(mut outcome: Outcome, common: &CommonArgs, setup: &Setup) -> Result<u8
     Ok(if !outcome.findings.is_empty() {
         u8::try_from(common.exit_code).unwrap_or(1)
     } else if !outcome.errors.is_empty()
-        || outcome.stats.s3.as_ref().is_some_and(|s| s.not_scanned() > 0)
+        || outcome
+            .stats
+            .s3
+            .as_ref()
+            .is_some_and(|s| s.not_scanned() > 0)
     {
         2
     } else {

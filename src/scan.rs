@@ -81,7 +81,8 @@ impl Outcome {
     /// findings and errors in report order.
     pub fn merge(&mut self, other: Outcome) {
         self.findings.extend(other.findings);
-        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         for (mine, theirs) in [
             (&mut self.errors, other.errors),
             (&mut self.warnings, other.warnings),
@@ -321,7 +322,7 @@ pub trait StreamSource {
     /// The bytes, front to back.
     fn reader(&mut self) -> &mut dyn Read;
     /// The size of the whole input (for the archive ratio limit).
-    fn len(&self) -> u64;
+    fn size(&self) -> u64;
     /// The same bytes by random access; asked for at most once, after the first bytes were
     /// read from [`Self::reader`].
     fn seekable(&mut self) -> io::Result<Box<dyn ReadSeek + '_>>;
@@ -350,7 +351,7 @@ impl BlobScanner<'_> {
     /// as an archive when its first bytes say it is one, else scanned as a blob (with its
     /// encodings) in overlapping segments. A read error is reported against `origin` and the
     /// findings made before it are kept.
-    pub fn scan_source(
+    pub fn scan_object(
         &mut self,
         source: &mut dyn StreamSource,
         origin: &Origin,
@@ -367,7 +368,7 @@ impl BlobScanner<'_> {
                 ..FileOutcome::default()
             };
         }
-        let len = source.len();
+        let len = source.size();
         let mut segment = std::mem::take(&mut self.archive_segment);
         let format = archive::sniff(&head).filter(|_| opts.archive.depth > 0);
         let out = match format {

@@ -17,8 +17,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::{
-    write, Run, ACCOUNT_KEY, ACCOUNT_SECRET, KEY, LONE_KEY, OTHER_KEY, SECRET, SESSION_KEY,
-    TOKEN,
+    write, Run, ACCOUNT_KEY, ACCOUNT_SECRET, KEY, LONE_KEY, OTHER_KEY, SECRET, SESSION_KEY, TOKEN,
 };
 use moto::Moto;
 
@@ -144,7 +143,8 @@ fn bucket_scan_matches_a_scan_of_its_synced_copy() {
         write(&src, &format!("data/{:02}/obj-{i:04}.json", i % 40), body);
     }
     write(&src, "config/prod.env", env_file(KEY, SECRET));
-    let log = format!("2026-11-02T10:00:00Z INFO boot\n2026-11-02T10:00:01Z DEBUG key={LONE_KEY}\n");
+    let log =
+        format!("2026-11-02T10:00:00Z INFO boot\n2026-11-02T10:00:01Z DEBUG key={LONE_KEY}\n");
     write(&src, "logs/app.log.gz", gzip(log.as_bytes()));
     let session = format!(
         "[tmp]\naws_access_key_id = {SESSION_KEY}\naws_secret_access_key = {SECRET}\n\
@@ -162,17 +162,31 @@ fn bucket_scan_matches_a_scan_of_its_synced_copy() {
         ),
     );
     let inner = zip(
-        &[("deep/app.env", env_file(ACCOUNT_KEY, ACCOUNT_SECRET).as_bytes())],
+        &[(
+            "deep/app.env",
+            env_file(ACCOUNT_KEY, ACCOUNT_SECRET).as_bytes(),
+        )],
         zip::CompressionMethod::Deflated,
     );
     write(
         &src,
         "backups/site.tar.gz",
-        gzip(&tar(&[("site/index.html", b"<html></html>\n"), ("site/old.zip", &inner)])),
+        gzip(&tar(&[
+            ("site/index.html", b"<html></html>\n"),
+            ("site/old.zip", &inner),
+        ])),
     );
     let b64 = base64::engine::general_purpose::STANDARD.encode(env_file(OTHER_KEY, SECRET));
-    write(&src, "k8s/secret.yaml", format!("data:\n  credentials: {b64}\n"));
-    write(&src, "win/notes.txt", utf16le(&format!("key {LONE_KEY}\r\n")));
+    write(
+        &src,
+        "k8s/secret.yaml",
+        format!("data:\n  credentials: {b64}\n"),
+    );
+    write(
+        &src,
+        "win/notes.txt",
+        utf16le(&format!("key {LONE_KEY}\r\n")),
+    );
     // A zip larger than one ranged read (8 MiB), the key in its last member.
     let big = zip(
         &[
@@ -187,13 +201,23 @@ fn bucket_scan_matches_a_scan_of_its_synced_copy() {
 
     // The same objects, downloaded as `aws s3 sync` users do.
     let copy = work.path().join("copy");
-    moto.aws(&["s3", "sync", "--only-show-errors", "s3://dump-bucket/", &copy.to_string_lossy()]);
+    moto.aws(&[
+        "s3",
+        "sync",
+        "--only-show-errors",
+        "s3://dump-bucket/",
+        &copy.to_string_lossy(),
+    ]);
     let local = scan(&moto, work.path(), &["copy"]);
     assert_eq!(local.code, 1, "{}", local.stderr);
 
     let remote = scan(&moto, work.path(), &["s3://dump-bucket"]);
     assert_eq!(remote.code, 1, "{}", remote.stderr);
-    let expected: BTreeSet<String> = local.findings.iter().map(|f| identity(f, "copy/")).collect();
+    let expected: BTreeSet<String> = local
+        .findings
+        .iter()
+        .map(|f| identity(f, "copy/"))
+        .collect();
     let found: BTreeSet<String> = remote
         .findings
         .iter()
@@ -211,7 +235,10 @@ fn bucket_scan_matches_a_scan_of_its_synced_copy() {
         ("s3://dump-bucket/config/prod.env", ""),
         ("s3://dump-bucket/logs/app.log.gz", ""),
         ("s3://dump-bucket/exports/bundle.zip", "creds/session.ini"),
-        ("s3://dump-bucket/backups/site.tar.gz", "site/old.zip!deep/app.env"),
+        (
+            "s3://dump-bucket/backups/site.tar.gz",
+            "site/old.zip!deep/app.env",
+        ),
         ("s3://dump-bucket/k8s/secret.yaml", ""),
         ("s3://dump-bucket/win/notes.txt", ""),
         ("s3://dump-bucket/dumps/big.zip", "tail/creds.env"),
@@ -248,15 +275,35 @@ fn all_versions_finds_keys_behind_delete_markers() {
     let leaky = moto.put("versioned", "app/.env", &work.path().join("leaky.env"), &[]);
     let leaky_version = leaky["VersionId"].as_str().expect("VersionId").to_string();
     moto.put("versioned", "app/.env", &work.path().join("clean.env"), &[]);
-    moto.aws(&["s3api", "delete-object", "--bucket", "versioned", "--key", "app/.env"]);
-    moto.put("versioned", "app/readme", &work.path().join("clean.env"), &[]);
+    moto.aws(&[
+        "s3api",
+        "delete-object",
+        "--bucket",
+        "versioned",
+        "--key",
+        "app/.env",
+    ]);
+    moto.put(
+        "versioned",
+        "app/readme",
+        &work.path().join("clean.env"),
+        &[],
+    );
 
     let current = scan(&moto, work.path(), &["s3://versioned"]);
     assert_eq!(current.code, 0, "{}", current.stderr);
     assert!(current.findings.is_empty());
-    assert!(current.stderr.contains("scanned 1 S3 object"), "{}", current.stderr);
+    assert!(
+        current.stderr.contains("scanned 1 S3 object"),
+        "{}",
+        current.stderr
+    );
 
-    let all = scan(&moto, work.path(), &["s3://versioned/app/", "--all-versions"]);
+    let all = scan(
+        &moto,
+        work.path(),
+        &["s3://versioned/app/", "--all-versions"],
+    );
     assert_eq!(all.code, 1, "{}", all.stderr);
     assert_eq!(all.findings.len(), 1, "{:#?}", all.findings);
     let f = &all.findings[0];
@@ -264,7 +311,11 @@ fn all_versions_finds_keys_behind_delete_markers() {
     assert_eq!(loc(f, "version_id"), leaky_version);
     assert_eq!(f["key_id"], KEY);
     // Both versions of app/.env and app/readme; the delete marker has no content.
-    assert!(all.stderr.contains("scanned 3 S3 objects"), "{}", all.stderr);
+    assert!(
+        all.stderr.contains("scanned 3 S3 objects"),
+        "{}",
+        all.stderr
+    );
     // The object's write time dates the leak (the CloudTrail window starts there).
     assert!(loc(f, "date").starts_with("20"), "{f:#}");
 }
@@ -289,11 +340,20 @@ fn report_formats_name_object_version_and_member() {
         zip::CompressionMethod::Deflated,
     );
     write(work.path(), "b.zip", archive);
-    let put = moto.put("formats", "dir with space/b.zip", &work.path().join("b.zip"), &[]);
+    let put = moto.put(
+        "formats",
+        "dir with space/b.zip",
+        &work.path().join("b.zip"),
+        &[],
+    );
     let version = put["VersionId"].as_str().unwrap().to_string();
     let url = "s3://formats/dir with space/b.zip";
 
-    let text = keysweep(&moto, work.path(), &["scan", "--no-progress", "s3://formats"]);
+    let text = keysweep(
+        &moto,
+        work.path(),
+        &["scan", "--no-progress", "s3://formats"],
+    );
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert_eq!(text.status.code(), Some(1), "{stdout}");
     assert!(
@@ -302,13 +362,21 @@ fn report_formats_name_object_version_and_member() {
     );
     assert!(stdout.contains("object written 20"), "{stdout}");
 
-    let jsonl = keysweep(&moto, work.path(), &["scan", "--format", "jsonl", "s3://formats"]);
+    let jsonl = keysweep(
+        &moto,
+        work.path(),
+        &["scan", "--format", "jsonl", "s3://formats"],
+    );
     let line: Value = serde_json::from_slice(&jsonl.stdout).expect("one JSON line");
     assert_eq!(loc(&line, "path"), url);
     assert_eq!(loc(&line, "archive_member"), "conf/prod.env");
     assert_eq!(loc(&line, "version_id"), version);
 
-    let sarif = keysweep(&moto, work.path(), &["scan", "--format", "sarif", "s3://formats"]);
+    let sarif = keysweep(
+        &moto,
+        work.path(),
+        &["scan", "--format", "sarif", "s3://formats"],
+    );
     let log: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF JSON");
     let result = &log["runs"][0]["results"][0];
     let artifact = &result["locations"][0]["physicalLocation"]["artifactLocation"];
@@ -327,21 +395,45 @@ fn archived_objects_are_skipped_counted_and_not_clean() {
     moto.create_bucket("cold", "us-east-1");
     write(work.path(), "leaky.env", env_file(KEY, SECRET));
     write(work.path(), "clean.txt", "hello\n");
-    moto.put("cold", "frozen/a.env", &work.path().join("leaky.env"), &["--storage-class", "GLACIER"]);
-    moto.put("cold", "frozen/b.env", &work.path().join("leaky.env"), &["--storage-class", "DEEP_ARCHIVE"]);
-    moto.put("cold", "instant.env", &work.path().join("clean.txt"), &["--storage-class", "GLACIER_IR"]);
+    moto.put(
+        "cold",
+        "frozen/a.env",
+        &work.path().join("leaky.env"),
+        &["--storage-class", "GLACIER"],
+    );
+    moto.put(
+        "cold",
+        "frozen/b.env",
+        &work.path().join("leaky.env"),
+        &["--storage-class", "DEEP_ARCHIVE"],
+    );
+    moto.put(
+        "cold",
+        "instant.env",
+        &work.path().join("clean.txt"),
+        &["--storage-class", "GLACIER_IR"],
+    );
     moto.put("cold", "warm.txt", &work.path().join("clean.txt"), &[]);
 
     let run = scan(&moto, work.path(), &["s3://cold"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.findings.is_empty());
-    assert!(run.stderr.contains("scanned 2 S3 objects"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("2 objects not scanned (2 in Glacier/Deep Archive)"),
+        run.stderr.contains("scanned 2 S3 objects"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("frozen/a.env, frozen/b.env"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("2 objects not scanned (2 in Glacier/Deep Archive)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("frozen/a.env, frozen/b.env"),
+        "{}",
+        run.stderr
+    );
     // Two GETs: the archived objects were never requested.
     assert_eq!(count_before(&run.stderr, "GET"), 2, "{}", run.stderr);
 }
@@ -355,25 +447,48 @@ fn prefix_include_and_exclude_choose_keys() {
     write(&src, "app/prod.env", env_file(KEY, SECRET));
     write(&src, "app/test/fixture.env", env_file(OTHER_KEY, SECRET));
     write(&src, "app/notes.md", format!("id {LONE_KEY}\n"));
-    write(&src, "other/prod.env", env_file(ACCOUNT_KEY, ACCOUNT_SECRET));
+    write(
+        &src,
+        "other/prod.env",
+        env_file(ACCOUNT_KEY, ACCOUNT_SECRET),
+    );
     moto.create_bucket("picky", "us-east-1");
     moto.sync_up(&src, "picky");
 
     let run = scan(
         &moto,
         work.path(),
-        &["s3://picky/app/", "--include", "*.env", "--exclude", "*/test/*"],
+        &[
+            "s3://picky/app/",
+            "--include",
+            "*.env",
+            "--exclude",
+            "*/test/*",
+        ],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.key_ids(), vec![KEY], "{:#?}", run.findings);
     assert!(run.stderr.contains("scanned 1 S3 object"), "{}", run.stderr);
-    assert!(run.stderr.contains("2 keys left out by --include/--exclude"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("2 keys left out by --include/--exclude"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(count_before(&run.stderr, "GET"), 1, "{}", run.stderr);
 
     // Without an s3:// location the S3 options are a mistake, said at once.
-    let wrong = Run::lenient(keysweep(&moto, work.path(), &["scan", "src", "--include", "*.env"]));
+    let wrong = Run::lenient(keysweep(
+        &moto,
+        work.path(),
+        &["scan", "src", "--include", "*.env"],
+    ));
     assert_eq!(wrong.code, 2);
-    assert!(wrong.stderr.contains("apply to s3:// locations"), "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("apply to s3:// locations"),
+        "{}",
+        wrong.stderr
+    );
 }
 
 /// An object a bucket policy denies and a bucket that does not exist are named, the rest of
@@ -390,10 +505,25 @@ fn denied_objects_and_missing_buckets_are_named_and_the_scan_goes_on() {
     // moto enforces an explicit Deny in a bucket policy on GetObject (it answers 403).
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*",
         "Action":"s3:GetObject","Resource":"arn:aws:s3:::guarded/locked/*"}]}"#;
-    moto.aws(&["s3api", "put-bucket-policy", "--bucket", "guarded", "--policy", policy]);
-    write(work.path(), "local/app.env", env_file(ACCOUNT_KEY, ACCOUNT_SECRET));
+    moto.aws(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "guarded",
+        "--policy",
+        policy,
+    ]);
+    write(
+        work.path(),
+        "local/app.env",
+        env_file(ACCOUNT_KEY, ACCOUNT_SECRET),
+    );
 
-    let run = scan(&moto, work.path(), &["local", "s3://guarded", "s3://no-such-bucket"]);
+    let run = scan(
+        &moto,
+        work.path(),
+        &["local", "s3://guarded", "s3://no-such-bucket"],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let mut keys = run.key_ids();
     keys.sort_unstable();
@@ -405,11 +535,16 @@ fn denied_objects_and_missing_buckets_are_named_and_the_scan_goes_on() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("keysweep: error: s3://no-such-bucket/: NoSuchBucket"),
+        run.stderr
+            .contains("keysweep: error: s3://no-such-bucket/: NoSuchBucket"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("1 file and 1 S3 object"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 file and 1 S3 object"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("(1 unreadable)"), "{}", run.stderr);
 
     // Nothing found, and a bucket that cannot be listed: not clean.
@@ -440,7 +575,10 @@ fn buckets_in_several_regions_in_one_command() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let paths: Vec<&str> = run.findings.iter().map(|f| loc(f, "path")).collect();
-    assert_eq!(paths, vec!["s3://close-by/prod.env", "s3://far-away/prod.env"]);
+    assert_eq!(
+        paths,
+        vec!["s3://close-by/prod.env", "s3://far-away/prod.env"]
+    );
     // HeadBucket told each bucket's region: one request per bucket.
     assert!(run.stderr.contains("(2 other)"), "{}", run.stderr);
 }

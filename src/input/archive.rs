@@ -221,7 +221,14 @@ pub fn scan_archive(
     buf: &mut Vec<u8>,
 ) -> ArchiveReport {
     if format == Format::Zip {
-        return scan_zip(Cursor::new(data), data.len() as u64, origin, opts, scan, buf);
+        return scan_zip(
+            Cursor::new(data),
+            data.len() as u64,
+            origin,
+            opts,
+            scan,
+            buf,
+        );
     }
     let mut reader = Releasing {
         data,
@@ -229,7 +236,15 @@ pub fn scan_archive(
         released: 0,
         release,
     };
-    scan_archive_stream(&mut reader, format, data.len() as u64, origin, opts, scan, buf)
+    scan_archive_stream(
+        &mut reader,
+        format,
+        data.len() as u64,
+        origin,
+        opts,
+        scan,
+        buf,
+    )
 }
 
 /// Opens what `reader` yields (a stream of `input_len` bytes, read front to back: an object

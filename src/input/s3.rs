@@ -3,7 +3,7 @@
 //! Objects are listed (ListObjectsV2, or ListObjectVersions with `--all-versions`) and
 //! downloaded with at most [`Options::concurrency`] GETs in flight; each body is streamed in
 //! bounded pieces to a scanner thread, which sends it through the same archive, compression,
-//! encoding and detector path as a file ([`BlobScanner::scan_source`]): an object is never
+//! encoding and detector path as a file ([`BlobScanner::scan_object`]): an object is never
 //! held whole. A zip, whose directory is at its end, is read by ranged GETs instead.
 //!
 //! The network side runs on a tokio runtime owned by [`scan`] and uses the same AWS
@@ -603,11 +603,8 @@ impl Producer {
         bump(&self.shared.counters.other, 1);
         let answer = client.head_bucket().bucket(bucket).send().await;
         let header = |e: &SdkError<_>| {
-            e.raw_response().and_then(|r| {
-                r.headers()
-                    .get("x-amz-bucket-region")
-                    .map(str::to_string)
-            })
+            e.raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region").map(str::to_string))
         };
         let status = match answer {
             Ok(out) => {
@@ -879,7 +876,7 @@ fn run_job(
                 shared,
                 handle,
             };
-            let out = scanner.scan_source(&mut source, &origin, opts);
+            let out = scanner.scan_object(&mut source, &origin, opts);
             if out.bytes == 0 && out.findings.is_empty() && !out.errors.is_empty() {
                 bump(&shared.counters.failed, 1);
             }
@@ -917,7 +914,7 @@ impl StreamSource for ObjectSource<'_> {
         self
     }
 
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.opened.size
     }
 
@@ -1004,15 +1001,17 @@ impl Read for Ranged<'_> {
         if self.pos >= self.len || buf.is_empty() {
             return Ok(0);
         }
-        let in_block = self.pos >= self.block_start
-            && self.pos < self.block_start + self.block.len() as u64;
+        let in_block =
+            self.pos >= self.block_start && self.pos < self.block_start + self.block.len() as u64;
         if !in_block {
             self.load(self.pos - self.pos % RANGE_BLOCK)?;
         }
         let offset = (self.pos - self.block_start) as usize;
         let available = self.block.get(offset..).unwrap_or_default();
         if available.is_empty() {
-            return Err(io::Error::other("the object is shorter than its listed size"));
+            return Err(io::Error::other(
+                "the object is shorter than its listed size",
+            ));
         }
         let n = buf.len().min(available.len());
         buf[..n].copy_from_slice(&available[..n]);
@@ -1069,7 +1068,10 @@ mod tests {
         assert_eq!(Target::parse("./s3"), None);
         assert_eq!(Target::parse("s3:/x"), None);
         let t = Target::parse("s3://bucket/logs/2024/").unwrap().unwrap();
-        assert_eq!((t.bucket.as_str(), t.prefix.as_str()), ("bucket", "logs/2024/"));
+        assert_eq!(
+            (t.bucket.as_str(), t.prefix.as_str()),
+            ("bucket", "logs/2024/")
+        );
         let t = Target::parse("S3://b.c-d").unwrap().unwrap();
         assert_eq!((t.bucket.as_str(), t.prefix.as_str()), ("b.c-d", ""));
         assert!(Target::parse("s3://").unwrap().is_err());

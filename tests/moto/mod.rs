@@ -186,7 +186,14 @@ impl Moto {
 impl Moto {
     /// Creates `bucket` in `region` (us-east-1 takes no location constraint).
     pub fn create_bucket(&self, bucket: &str, region: &str) {
-        let mut args = vec!["s3api", "create-bucket", "--bucket", bucket, "--region", region];
+        let mut args = vec![
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            bucket,
+            "--region",
+            region,
+        ];
         let constraint = format!("LocationConstraint={region}");
         if region != "us-east-1" {
             args.extend(["--create-bucket-configuration", &constraint]);
@@ -206,7 +213,14 @@ impl Moto {
     pub fn put(&self, bucket: &str, key: &str, body: &Path, extra: &[&str]) -> Value {
         let body = body.to_string_lossy();
         let mut args = vec![
-            "s3api", "put-object", "--bucket", bucket, "--key", key, "--body", &body,
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            key,
+            "--body",
+            &body,
         ];
         args.extend(extra);
         self.aws(&args)
