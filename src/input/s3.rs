@@ -378,7 +378,7 @@ pub fn scan(
         permits: Arc::new(Semaphore::new(concurrency)),
         jobs: jobs_tx,
     };
-    runtime.spawn(producer.run(targets.to_vec()));
+    let listing = runtime.spawn(producer.run(targets.to_vec()));
 
     let handle = runtime.handle().clone();
     let jobs_rx = Mutex::new(jobs_rx);
@@ -405,6 +405,14 @@ pub fn scan(
             });
         }
     });
+    // The listing ended before the job queue closed; a panic in it (a bug) must not pass
+    // for a complete scan.
+    if let Err(e) = runtime.block_on(listing) {
+        shared.error(
+            "s3://".to_string(),
+            format!("internal error: the listing stopped ({e}); the scan is incomplete"),
+        );
+    }
     runtime.shutdown_background();
 
     let c = &shared.counters;
