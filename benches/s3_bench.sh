@@ -9,7 +9,8 @@
 # The bucket: OBJECTS small JSON/log objects (default 3000), GZ gzip'd logs of ~1 MiB text
 # each (default 16), and one zip of ZIP_MB MiB (default 24), keys planted in a few.
 #
-# Usage: benches/s3_bench.sh [WORKDIR]   (env: OBJECTS, GZ, ZIP_MB, RUNS)
+# Usage: benches/s3_bench.sh [WORKDIR]   (env: OBJECTS, GZ, ZIP_MB, RUNS; KEYSWEEP=path of a
+# built binary skips the build)
 # Needs moto_server and the aws CLI (pip install 'moto[server]' awscli), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,9 +25,13 @@ for tool in moto_server aws python3; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
 done
 
-echo "== building (release)"
-cargo build --release -q
-KS=${CARGO_TARGET_DIR:-$PWD/target}/release/keysweep
+if [ -n "${KEYSWEEP:-}" ]; then
+  KS=$KEYSWEEP
+else
+  echo "== building (release)"
+  cargo build --release -q
+  KS=${CARGO_TARGET_DIR:-$PWD/target}/release/keysweep
+fi
 
 rm -rf "$WORK"
 mkdir -p "$WORK/src" "$WORK/home"

@@ -108,7 +108,8 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             || args.s3_concurrency.is_some())
     {
         anyhow::bail!(
-            "--include, --exclude, --all-versions, --request-payer and --s3-concurrency apply              to s3:// locations, and none was given"
+            "--include, --exclude, --all-versions, --request-payer and --s3-concurrency apply \
+             to s3:// locations, and none was given"
         );
     }
     let root = ScanRoot::for_paths(&paths).context("cannot read the working directory")?;

@@ -527,7 +527,7 @@ fn denied_objects_and_missing_buckets_are_named_and_the_scan_goes_on() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let mut keys = run.key_ids();
     keys.sort_unstable();
-    assert_eq!(keys, vec![ACCOUNT_KEY, KEY], "{}", run.stderr);
+    assert_eq!(keys, vec![KEY, ACCOUNT_KEY], "{}", run.stderr);
     assert!(
         run.stderr
             .contains("keysweep: error: s3://guarded/locked/creds.env: AccessDenied"),
