@@ -75,6 +75,7 @@ for n in range(gz):
     if n == gz - 1:
         lines.insert(6000, "DEBUG env AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n" % keys[1])
     put(f"logs/app-{n:03d}.log.gz", gzip.compress("".join(lines).encode(), 6))
+os.makedirs(os.path.join(root, "dumps"), exist_ok=True)
 with zipfile.ZipFile(os.path.join(root, "dumps/site.zip"), "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("blob.bin", os.urandom(zip_mb << 20))
     z.writestr("conf/app.env", "aws_access_key_id = %s\naws_secret_access_key = %s\n" % keys[0])
