@@ -16,7 +16,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan files and directories ("-" reads stdin) for AWS credentials.
+    /// Scan files, directories and S3 buckets (s3://BUCKET/PREFIX; "-" reads stdin) for AWS
+    /// credentials.
     Scan(ScanArgs),
     /// Scan a git repository: the whole history (every blob once), a range (the pull-request
     /// gate) or the staged changes (the pre-commit hook).
@@ -45,7 +46,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan; "-" reads stdin.
+    /// Files or directories to scan, and S3 locations (s3://BUCKET or s3://BUCKET/PREFIX);
+    /// "-" reads stdin.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Also scan files excluded by .gitignore / .ignore / .git/info/exclude.
@@ -57,10 +59,27 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub archive: ArchiveArgs,
     /// Scan only part K of N (K from 0 to N-1): files are split by a stable hash of their
-    /// path as reached from the scan roots, so N jobs given the same paths cover every file
-    /// exactly once; `keysweep merge` joins their reports.
+    /// path as reached from the scan roots (S3 objects by `bucket/key`), so N jobs given the
+    /// same paths cover every file and object exactly once; `keysweep merge` joins their reports.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::shard::Shard>,
+    /// S3: scan every version of every object, those behind delete markers included
+    /// (ListObjectVersions), not only the current ones.
+    #[arg(long)]
+    pub all_versions: bool,
+    /// S3: scan only keys matching GLOB (repeatable; `*` also matches `/`). Matched against
+    /// the whole key.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// S3: do not scan keys matching GLOB (repeatable; wins over --include).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// S3: accept the request and transfer charges of requester-pays buckets.
+    #[arg(long)]
+    pub request_payer: bool,
+    /// S3: downloads (GET requests) in flight at once. [default: 16]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub s3_concurrency: Option<u16>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

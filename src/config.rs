@@ -614,7 +614,7 @@ impl ScanRoot {
     /// `path` relative to the root, `/`-separated; `None` when it lies outside the root or
     /// is stdin (`-`).
     pub fn relative(&self, path: &str) -> Option<String> {
-        if path == "-" {
+        if path == "-" || is_url(path) {
             return None;
         }
         let rel = self
@@ -628,11 +628,19 @@ impl ScanRoot {
     /// The form of `path` that exclude and allow globs are matched against: relative to the
     /// root when inside it, else the path as given (normalised, `/`-separated).
     pub fn match_path(&self, path: &str) -> String {
+        if is_url(path) {
+            return path.to_string();
+        }
         self.relative(path).unwrap_or_else(|| {
             let p = Path::new(path);
             slashes(&normalize(p))
         })
     }
+}
+
+/// True for a finding path that is a URL (`s3://bucket/key`), not a file path.
+pub fn is_url(path: &str) -> bool {
+    path.starts_with("s3://")
 }
 
 fn slashes(path: &Path) -> String {

@@ -424,6 +424,7 @@ impl Finding {
         (
             &self.location.origin.path,
             &self.location.origin.archive_member,
+            &self.location.origin.version_id,
             &self.location.origin.commit,
             self.location.line,
             self.location.column,

@@ -22,6 +22,7 @@ use keysweep::input::archive::{self, ArchiveOptions};
 use keysweep::input::fs::WalkOptions;
 use keysweep::input::git::{self, GitOptions, Selection};
 use keysweep::input::remote;
+use keysweep::input::s3;
 use keysweep::policy::{self, BaseTree, PolicyChange, Watched};
 use keysweep::report::progress::Progress;
 use keysweep::report::{self, Style};
@@ -290,9 +291,30 @@ struct Suppressed {
 }
 
 fn cmd_scan(args: ScanArgs) -> Result<u8> {
-    let root = ScanRoot::for_paths(&args.paths).context("cannot read the working directory")?;
+    // `s3://` arguments are buckets; the rest are local paths.
+    let mut targets = Vec::new();
+    let mut paths = Vec::new();
+    for arg in &args.paths {
+        match arg.to_str().and_then(s3::Target::parse) {
+            Some(target) => targets.push(target?),
+            None => paths.push(arg.clone()),
+        }
+    }
+    if targets.is_empty()
+        && (!args.include.is_empty()
+            || !args.exclude.is_empty()
+            || args.all_versions
+            || args.request_payer
+            || args.s3_concurrency.is_some())
+    {
+        anyhow::bail!(
+            "--include, --exclude, --all-versions, --request-payer and --s3-concurrency apply \
+             to s3:// locations, and none was given"
+        );
+    }
+    let root = ScanRoot::for_paths(&paths).context("cannot read the working directory")?;
     let mut setup = Setup::new(&args.common, root, None)?;
-    setup.scope = scan_scope(&args.paths);
+    setup.scope = scan_scope(&paths);
     let detector = &setup.detector;
     let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
     let opts = ScanOptions {
@@ -306,7 +328,25 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         shard: args.shard.unwrap_or_default(),
         ..ScanOptions::default()
     };
-    let outcome = scan::scan_paths(detector, &args.paths, &opts);
+    let mut outcome = if paths.is_empty() {
+        Outcome::default()
+    } else {
+        scan::scan_paths(detector, &paths, &opts)
+    };
+    if !targets.is_empty() {
+        let s3_opts = s3::Options {
+            all_versions: args.all_versions,
+            include: args.include.clone(),
+            exclude: args.exclude.clone(),
+            request_payer: args.request_payer,
+            concurrency: args
+                .s3_concurrency
+                .map_or(s3::DEFAULT_CONCURRENCY, usize::from),
+            threads: threads(args.common.threads),
+            ..s3::Options::default()
+        };
+        outcome.merge(s3::scan(detector, &targets, &opts, &s3_opts)?);
+    }
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -548,7 +588,14 @@ fn finish(
 fn exit_code(outcome: &Outcome, common: &CommonArgs) -> u8 {
     if !outcome.findings.is_empty() {
         u8::try_from(common.exit_code).unwrap_or(1)
-    } else if outcome.incomplete() && !common.allow_incomplete {
+    } else if (outcome.incomplete()
+        || outcome
+            .stats
+            .s3
+            .as_ref()
+            .is_some_and(|s| s.not_scanned() > 0))
+        && !common.allow_incomplete
+    {
         2
     } else {
         0
@@ -851,11 +898,23 @@ fn summary(
     scope: Option<&str>,
 ) -> String {
     let s = &outcome.stats;
+    let objects = s.s3.as_ref().map_or(0, |s3| s3.objects);
+    let files = s.files.saturating_sub(objects);
+    let what = match &s.s3 {
+        None => format!(
+            "{files} {}{}",
+            if s.blobs { "blob" } else { "file" },
+            plural(files)
+        ),
+        Some(_) if files == 0 => format!("{objects} S3 object{}", plural(objects)),
+        Some(_) => format!(
+            "{files} file{} and {objects} S3 object{}",
+            plural(files),
+            plural(objects)
+        ),
+    };
     let mut line = format!(
-        "keysweep: scanned {} {}{} ({:.1} MB){} in {:.2} s: {} finding{}",
-        s.files,
-        if s.blobs { "blob" } else { "file" },
-        plural(s.files),
+        "keysweep: scanned {what} ({:.1} MB){} in {:.2} s: {} finding{}",
         s.bytes as f64 / 1e6,
         scope.map(|w| format!(" {w}")).unwrap_or_default(),
         s.elapsed.as_secs_f64(),
@@ -881,6 +940,44 @@ fn summary(
             plural(s.archives),
             archive::human_bytes(s.decompressed)
         ));
+    }
+    if let Some(s3) = &s.s3 {
+        line.push_str(&format!(
+            "; S3: {} LIST + {} GET request{} ({} other), {} downloaded",
+            s3.list_requests,
+            s3.get_requests,
+            plural(s3.get_requests),
+            s3.other_requests,
+            archive::human_bytes(s3.bytes_read)
+        ));
+        if s3.filtered > 0 {
+            line.push_str(&format!(
+                ", {} key{} left out by --include/--exclude",
+                s3.filtered,
+                plural(s3.filtered)
+            ));
+        }
+        let not_scanned = s3.not_scanned();
+        if not_scanned > 0 {
+            let mut why = Vec::new();
+            if s3.archived > 0 {
+                why.push(format!("{} in Glacier/Deep Archive", s3.archived));
+            }
+            if s3.failed > 0 {
+                why.push(format!("{} unreadable", s3.failed));
+            }
+            if s3.interrupted > 0 {
+                why.push(format!("{} interrupted", s3.interrupted));
+            }
+            line.push_str(&format!(
+                ", {not_scanned} object{} not scanned ({})",
+                plural(not_scanned),
+                why.join(", ")
+            ));
+        }
+        if s3.was_interrupted {
+            line.push_str(", INTERRUPTED");
+        }
     }
     if !outcome.warnings.is_empty() {
         line.push_str(&format!("; {} warning(s)", outcome.warnings.len()));

@@ -216,7 +216,11 @@ pub fn leak_time(finding: &Finding) -> Option<i64> {
     if let Some(t) = origin.date.as_deref().and_then(parse_date) {
         return Some(t);
     }
-    if origin.commit.is_some() || origin.path == "-" || origin.path.is_empty() {
+    if origin.commit.is_some()
+        || origin.path == "-"
+        || origin.path.is_empty()
+        || crate::config::is_url(&origin.path)
+    {
         return None;
     }
     std::fs::metadata(&origin.path)

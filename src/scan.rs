@@ -82,6 +82,40 @@ pub struct Stats {
     /// limit, encrypted or unsupported members, refused streams, special files skipped in a
     /// walk, corrupt data. Any makes a scan without findings exit 2.
     pub unscanned: u64,
+    /// What the S3 part of the scan did (requests, bytes downloaded, objects not scanned).
+    pub s3: Option<crate::input::s3::S3Stats>,
+}
+
+impl Outcome {
+    /// Adds the outcome of another part of the same scan (local paths and S3 objects), keeping
+    /// findings and errors in report order.
+    pub fn merge(&mut self, other: Outcome) {
+        self.findings.extend(other.findings);
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        for (mine, theirs) in [
+            (&mut self.errors, other.errors),
+            (&mut self.warnings, other.warnings),
+            (&mut self.skipped, other.skipped),
+        ] {
+            mine.extend(theirs);
+            mine.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        let (s, o) = (&mut self.stats, other.stats);
+        s.files += o.files;
+        s.bytes += o.bytes;
+        s.ignored = match (s.ignored, o.ignored) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        s.elapsed = s.elapsed.max(o.elapsed);
+        s.archives += o.archives;
+        s.decompressed += o.decompressed;
+        s.unscanned += o.unscanned;
+        if o.s3.is_some() {
+            s.s3 = o.s3;
+        }
+    }
 }
 
 /// Everything a scan produced.
@@ -479,6 +513,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             decompressed: totals.decompressed.into_inner(),
             unscanned: totals.unscanned.into_inner(),
             blobs: false,
+            s3: None,
         },
     }
 }

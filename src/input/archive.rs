@@ -246,7 +246,26 @@ pub enum Source<'a> {
     /// to back in pieces; a zip is held in memory up to [`MAX_NESTED_ZIP`], else read from its
     /// local headers.
     Stream(&'a mut dyn Read),
+    /// Read front to back in pieces, and reopened by random access when it is a zip (a remote
+    /// object: the zip is read by ranges, never held whole).
+    Reopenable(&'a mut dyn Reopen),
 }
+
+/// An input read front to back that can be opened again by random access (an S3 object read
+/// by ranged GETs), so a zip, whose directory is at its end, need not be held in memory.
+pub trait Reopen {
+    /// The bytes, front to back.
+    fn reader(&mut self) -> &mut dyn Read;
+    /// The size of the whole input.
+    fn size(&self) -> u64;
+    /// The same bytes by random access; asked for at most once, after the first bytes were
+    /// read from [`Self::reader`].
+    fn seekable(&mut self) -> io::Result<Box<dyn ReadSeek + '_>>;
+}
+
+/// What a [`Reopen`] input gives for random access.
+pub trait ReadSeek: Read + io::Seek {}
+impl<T: Read + io::Seek> ReadSeek for T {}
 
 /// Scans one input from `source` (whose origin is `origin`): an archive or compressed stream
 /// (by its magic bytes) is opened, members nested up to `opts.depth` levels; anything else is
@@ -326,6 +345,31 @@ pub fn scan_source(
             };
             walker.member(&mut counted, &mut chain, 0, None);
             walker.report.bytes = top.compressed.get();
+        }
+        Source::Reopenable(source) => {
+            let mut head = Vec::with_capacity(HEAD);
+            let read = Read::take(source.reader(), HEAD as u64).read_to_end(&mut head);
+            match read {
+                Err(e) => walker.error(&chain, format!("cannot read: {e}")),
+                Ok(_) if open && sniff(&head) == Some(Format::Zip) => {
+                    let len = source.size();
+                    top.compressed.set(len);
+                    walker.report.bytes = len;
+                    walker.report.archives += 1;
+                    match source.seekable() {
+                        Ok(mut reader) => walker.zip(&mut reader, len, &mut chain, 1),
+                        Err(e) => walker.error(&chain, format!("cannot read the zip: {e}")),
+                    }
+                }
+                Ok(_) => {
+                    let mut counted = Counted {
+                        inner: Cursor::new(head).chain(source.reader()),
+                        unit: top.clone(),
+                    };
+                    walker.member(&mut counted, &mut chain, 0, None);
+                    walker.report.bytes = top.compressed.get();
+                }
+            }
         }
     }
     if walker.after_limit > 0 {
@@ -672,6 +716,10 @@ impl Walker<'_, '_> {
         for member in chain {
             name.push('!');
             name.push_str(member);
+        }
+        if let Some(version) = &self.base.version_id {
+            name.push_str(" @ version ");
+            name.push_str(version);
         }
         name
     }

@@ -10,6 +10,7 @@ pub mod file;
 pub mod fs;
 pub mod git;
 pub mod remote;
+pub mod s3;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,10 @@ pub struct Origin {
     /// The decoding that revealed the bytes (`base64`, `utf-16le`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoded_from: Option<String>,
+    /// The version of an S3 object (`s3://bucket/key` in `path`), when the bucket keeps
+    /// versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
     /// The git commit that introduced the blob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -119,6 +124,21 @@ impl Origin {
         } else {
             crate::term::escape(&self.path).into_owned()
         }
+    }
+
+    /// The input as messages name it: `path`, `!member` inside archives, and ` @ version ID`
+    /// for a versioned S3 object. Not escaped: [`InputError`]'s display escapes it.
+    pub fn name(&self) -> String {
+        let mut name = self.path.clone();
+        if let Some(member) = &self.archive_member {
+            name.push('!');
+            name.push_str(member);
+        }
+        if let Some(version) = &self.version_id {
+            name.push_str(" @ version ");
+            name.push_str(version);
+        }
+        name
     }
 }
 

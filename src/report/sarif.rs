@@ -404,6 +404,7 @@ fn properties(f: &Finding) -> Map<String, Value> {
         origin.archive_member.clone().map(Value::from),
     );
     put("decodedFrom", origin.decoded_from.clone().map(Value::from));
+    put("versionId", origin.version_id.clone().map(Value::from));
     put("commit", origin.commit.clone().map(Value::from));
     put("author", origin.author.clone().map(Value::from));
     put("date", origin.date.clone().map(Value::from));
@@ -473,6 +474,14 @@ fn location(f: &Finding, root: Option<&ScanRoot>) -> Option<Location> {
         return None;
     }
     let artifact_location = match root {
+        // An S3 object: its own URI (the key percent-encoded, `/` kept).
+        _ if crate::config::is_url(path) => ArtifactLocation {
+            uri: match path.strip_prefix("s3://") {
+                Some(rest) => format!("s3://{}", encode_path(rest)),
+                None => encode_path(path),
+            },
+            uri_base_id: None,
+        },
         Some(root) => match root.relative(path) {
             Some(rel) => ArtifactLocation {
                 uri: match (

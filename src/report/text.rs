@@ -47,6 +47,9 @@ fn group_of(f: &Finding) -> String {
     if let Some(member) = &o.archive_member {
         head = format!("{head}!{}", term::escape(member));
     }
+    if let Some(version) = &o.version_id {
+        head = format!("{head} @ version {version}");
+    }
     if let Some(commit) = &o.commit {
         head = format!("{head} @ {}", short_commit(commit));
     }
@@ -125,6 +128,8 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
                 None => {}
             }
             writeln!(out, "{provenance}")?;
+        } else if let (Some(date), true) = (&o.date, crate::config::is_url(&o.path)) {
+            writeln!(out, "      object written {date}")?;
         }
         for line in crate::verify::blast::text_lines(f) {
             writeln!(out, "      {line}")?;

@@ -11,7 +11,7 @@
 pub mod blast;
 pub mod canary;
 pub mod decode;
-mod sts;
+pub(crate) mod sts;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

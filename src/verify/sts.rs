@@ -24,7 +24,7 @@ const REJECTED_CODES: &[&str] = &[
 
 /// Why one STS call gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum CallError {
+pub(crate) enum CallError {
     /// STS rejected the signing credentials (`code`: `InvalidClientTokenId`, ...).
     Rejected { code: String, message: String },
     /// Anything else: network, timeout, throttled past the retries, access denied, ...
@@ -50,7 +50,7 @@ pub(super) struct Identity {
 
 /// Timeouts and retries of every STS call.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Limits {
+pub(crate) struct Limits {
     /// Time for one attempt (connect included).
     pub attempt_timeout: Duration,
     /// Attempts in all, throttling and transient errors retried with exponential backoff.
@@ -59,7 +59,7 @@ pub(super) struct Limits {
 
 /// Loads the standard AWS configuration (operator credentials, region, endpoint overrides)
 /// with keysweep's HTTP client, timeouts and retry policy.
-pub(super) async fn load_config(limits: Limits) -> SdkConfig {
+pub(crate) async fn load_config(limits: Limits) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -145,7 +145,7 @@ pub(super) async fn caller_identity(client: &aws_sdk_sts::Client) -> Result<Iden
     })
 }
 
-pub(super) fn classify<E>(err: SdkError<E>) -> CallError
+pub(crate) fn classify<E>(err: SdkError<E>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -194,7 +194,7 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
 }
 
 /// `outer: inner: innermost`, each message once.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {

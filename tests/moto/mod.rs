@@ -1,7 +1,7 @@
-//! Test support shared by tests/verify.rs and tests/remediate.rs: a real `moto_server` on
-//! 127.0.0.1 (killed when the guard drops), the real `aws` CLI pointed at it, and the
-//! environment every child process gets, so nothing talks to any address but loopback.
-//! Both tools come from the tests' own venv (tests/pytools).
+//! Test support shared by tests/verify.rs, tests/remediate.rs and tests/s3.rs: a real
+//! `moto_server` on 127.0.0.1 (killed when the guard drops), the real `aws` CLI pointed at it,
+//! S3 buckets made through it, and the environment every child process gets, so nothing talks
+//! to any address but loopback.
 
 #![allow(dead_code)]
 
@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,6 +24,8 @@ pub struct Moto {
     pub url: String,
     /// Holds the empty AWS config files the children read instead of ~/.aws.
     home: tempfile::TempDir,
+    /// moto's request log (one line per request: method, path, status), as it comes.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
@@ -74,15 +77,22 @@ impl Moto {
         }
         cmd.envs(envs.iter().copied());
         let mut child = cmd.spawn().expect("start moto_server");
-        // Drain moto's request log so it never blocks on a full pipe.
+        // Keep moto's request log (and drain it, so moto never blocks on a full pipe).
+        let log = Arc::new(Mutex::new(Vec::new()));
         if let Some(stderr) = child.stderr.take() {
-            std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    log.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                }
+            });
         }
         let moto = Moto {
             child,
             port,
             url: format!("http://127.0.0.1:{port}"),
             home,
+            log,
         };
         moto.wait_ready();
         moto
@@ -200,6 +210,56 @@ impl Moto {
     }
 }
 
+/// S3 through the real `aws` CLI.
+impl Moto {
+    /// Creates `bucket` in `region` (us-east-1 takes no location constraint).
+    pub fn create_bucket(&self, bucket: &str, region: &str) {
+        let mut args = vec![
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            bucket,
+            "--region",
+            region,
+        ];
+        let constraint = format!("LocationConstraint={region}");
+        if region != "us-east-1" {
+            args.extend(["--create-bucket-configuration", &constraint]);
+        }
+        self.aws(&args);
+    }
+
+    /// Uploads every file under `dir` to `s3://bucket/` (keys are the relative paths).
+    pub fn sync_up(&self, dir: &Path, bucket: &str) {
+        let dir = dir.to_string_lossy();
+        let url = format!("s3://{bucket}/");
+        self.aws(&["s3", "sync", "--only-show-errors", &dir, &url]);
+    }
+
+    /// Uploads one object with `put-object` (extra arguments: `--storage-class GLACIER`, ...);
+    /// returns the answer (its `VersionId` in a versioned bucket).
+    pub fn put(&self, bucket: &str, key: &str, body: &Path, extra: &[&str]) -> Value {
+        let body = body.to_string_lossy();
+        let mut args = vec![
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            key,
+            "--body",
+            &body,
+        ];
+        args.extend(extra);
+        self.aws(&args)
+    }
+
+    /// The lines of moto's request log so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -218,6 +278,7 @@ pub fn isolate<'c>(cmd: &'c mut Command, home: &Path) -> &'c mut Command {
         "AWS_SECURITY_TOKEN",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_IAM",
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
