@@ -407,15 +407,11 @@ fn action() -> serde_yaml::Value {
     serde_yaml::from_str(&text).unwrap()
 }
 
-/// The input names in the README's ci-gate "Inputs" table.
+/// The input names in the "Inputs" table of docs/ci.md.
 fn readme_inputs() -> BTreeSet<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("<!-- section: ci-gate").unwrap();
-    let section = &readme[start..];
-    let section = &section[..section[1..]
-        .find("<!-- section:")
-        .map_or(section.len(), |i| i + 1)];
+    let section =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md"))
+            .unwrap();
     let table = &section[section.find("| input |").unwrap()..];
     table
         .lines()
