@@ -2144,7 +2144,17 @@ mod tests {
                         "{bad:?} reached the shell unquoted:\n{script}"
                     );
                 }
-                assert!(!groups[0].steps.iter().any(|s| s.command.contains(bad)));
+                // In the steps' commands too: never bare (quoted as one word, or left out).
+                for step in &groups[0].steps {
+                    for (at, _) in step.command.match_indices(bad) {
+                        assert!(
+                            step.command[..at].ends_with('\'')
+                                && step.command[at + bad.len()..].starts_with('\''),
+                            "{bad:?} reached a command unquoted: {}",
+                            step.command
+                        );
+                    }
+                }
             }
         }
     }

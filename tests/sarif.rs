@@ -410,8 +410,7 @@ fn action() -> serde_yaml::Value {
 /// The input names in the "Inputs" table of docs/ci.md.
 fn readme_inputs() -> BTreeSet<String> {
     let section =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md"))
-            .unwrap();
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();
     let table = &section[section.find("| input |").unwrap()..];
     table
         .lines()
