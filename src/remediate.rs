@@ -2126,7 +2126,6 @@ mod tests {
             "AKIA$(touch /tmp/x)",
             "AKIAR7VZ3MOX`id`",
             "AKIA;id",
-            "akiar7vz3moxq4jtlw2n",
         ] {
             for canary in [None, Some(true)] {
                 let mut f = finding(Some(bad));
