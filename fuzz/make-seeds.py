@@ -143,7 +143,7 @@ def finding(key, **extra):
     return f
 
 findings = [
-    finding(KEY, key_type="long_term", secret="Zq8v…(40 chars)", account_id="123456789012", account_id_source="key_id"),
+    finding(KEY, key_type="long_term", secret="Zq8v…(40 chars)", account_id="123456789012", account_id_source="decoded"),
     finding(SKEY, session_token="IQoJ…(300 chars)", verification={"status": "live", "arn": "arn:aws:sts::123456789012:assumed-role/ci-role/s"}),
     finding(KEY, user_name="deploy-bot", verification={"status": "live", "arn": "arn:aws:iam::123456789012:user/deploy-bot"}),
     finding(KEY, verification={"status": "owned", "arn": "arn:aws:iam::123456789012:root"}),

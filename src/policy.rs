@@ -120,7 +120,15 @@ impl BaseTree {
             r.revparse_single(rev)
                 .and_then(|o| o.peel_to_commit())
                 .map(|c| c.id())
-                .map_err(git(format!("cannot resolve {rev:?}")))
+                .map_err(git(format!(
+                    "cannot resolve {rev:?} to a commit{}",
+                    if r.is_shallow() {
+                        " (the clone is shallow: fetch the base too, e.g. with fetch-depth 0)"
+                    } else {
+                        " (name a branch, tag or commit of this repository; fetch it first if \
+                         it is on a remote, e.g. `git fetch origin`)"
+                    }
+                )))
         };
         let (base, head) = (resolve(base)?, resolve(head)?);
         let workdir = r.workdir().map(|w| normalize(&cwd.join(w)));

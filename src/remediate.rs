@@ -2126,12 +2126,7 @@ mod tests {
 
     #[test]
     fn report_key_ids_never_reach_the_shell_unquoted() {
-        for bad in [
-            "AKIA$(touch /tmp/x)",
-            "AKIAR7VZ3MOX`id`",
-            "AKIA;id",
-            "akiar7vz3moxq4jtlw2n",
-        ] {
+        for bad in ["AKIA$(touch /tmp/x)", "AKIAR7VZ3MOX`id`", "AKIA;id"] {
             for canary in [None, Some(true)] {
                 let mut f = finding(Some(bad));
                 f.canary = canary;
@@ -2148,7 +2143,17 @@ mod tests {
                         "{bad:?} reached the shell unquoted:\n{script}"
                     );
                 }
-                assert!(!groups[0].steps.iter().any(|s| s.command.contains(bad)));
+                // In the steps' commands too: never bare (quoted as one word, or left out).
+                for step in &groups[0].steps {
+                    for (at, _) in step.command.match_indices(bad) {
+                        assert!(
+                            step.command[..at].ends_with('\'')
+                                && step.command[at + bad.len()..].starts_with('\''),
+                            "{bad:?} reached a command unquoted: {}",
+                            step.command
+                        );
+                    }
+                }
             }
         }
     }

@@ -108,7 +108,7 @@ fn bash_completes_subcommands_options_and_values() {
     formats.sort();
     assert_eq!(
         formats,
-        vec!["json", "jsonl", "sarif", "text"],
+        vec!["html", "json", "jsonl", "sarif", "text"],
         "{formats:?}"
     );
     let shells = bash_complete(&script, &["keysweep", "completions", "p"]);

@@ -407,7 +407,7 @@ fn action() -> serde_yaml::Value {
     serde_yaml::from_str(&text).unwrap()
 }
 
-/// The input names in the "Inputs" table of the CI gate's docs (docs/ci.md).
+/// The input names in the "Inputs" table of docs/ci.md.
 fn readme_inputs() -> BTreeSet<String> {
     let section =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keysweep::detect::Detector;
 use keysweep::finding::{Finding, VerificationStatus};
-use keysweep::input::archive::{self, ArchiveOptions, Format};
+use keysweep::input::archive::{ArchiveOptions, Format, Source};
 use keysweep::input::Origin;
 use keysweep::remediate::{self, Lang};
 use keysweep::scan::{BlobScanner, ScanOptions};
@@ -66,22 +66,41 @@ pub fn detect(data: &[u8]) {
     assert_eq!(first, again, "the reused scanner found something else");
 }
 
+/// `data` made to open as `format`: its magic put in front (tar: in its header), so format
+/// sniffing sends whatever follows to that one reader.
+fn as_format(format: Format, data: &[u8]) -> Vec<u8> {
+    let magic: &[u8] = match format {
+        Format::Gzip => &[0x1f, 0x8b, 0x08],
+        Format::Bzip2 => b"BZh91AY&SY",
+        Format::Xz => &[0xfd, b'7', b'z', b'X', b'Z', 0x00],
+        Format::Zstd => &[0x28, 0xb5, 0x2f, 0xfd],
+        Format::Zip => b"PK\x03\x04",
+        Format::Tar => {
+            let mut out = data.to_vec();
+            if out.len() < 512 {
+                out.resize(512, 0);
+            }
+            out[257..263].copy_from_slice(b"ustar\0");
+            return out;
+        }
+    };
+    if data.starts_with(magic) {
+        return data.to_vec();
+    }
+    [magic, data].concat()
+}
+
 /// One archive or compression reader, whatever the bytes' magic says.
 fn archive_as(format: Format, data: &[u8]) {
     let mut scanner = BlobScanner::new(detector());
     let origin = Origin::file("fuzz.archive");
-    let opts = archive_options();
-    let mut segment = Vec::new();
-    let report = archive::scan_archive(
-        data,
-        format,
-        &origin,
-        &opts,
-        &mut |d, o| scanner.scan_bytes(d, o),
-        &mut |_| {},
-        &mut segment,
-    );
-    check_findings(&report.findings, "fuzz.archive");
+    let opts = ScanOptions {
+        archive: archive_options(),
+        ..ScanOptions::default()
+    };
+    let input = as_format(format, data);
+    let out = scanner.scan_source(Source::Bytes(&input), &origin, &opts);
+    check_findings(&out.findings, "fuzz.archive");
 }
 
 pub fn archive_zip(data: &[u8]) {
@@ -117,7 +136,7 @@ pub fn archive_nested(data: &[u8]) {
         archive: archive_options(),
         ..ScanOptions::default()
     };
-    let out = scanner.scan_input(data, &origin, &opts, &mut |_| {});
+    let out = scanner.scan_source(Source::Bytes(data), &origin, &opts);
     check_findings(&out.findings, "fuzz.input");
 }
 
