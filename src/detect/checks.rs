@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
+use super::placeholder;
+
 /// Bytes of an alphanumeric run: a key ID inside one is not a key ID.
 fn is_alnum(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -106,7 +108,7 @@ pub(crate) fn key_id(data: &[u8], start: usize, end: usize) -> bool {
     }
     let id = &data[start..end];
     let body = &id[4..];
-    if has_placeholder_run(body) {
+    if has_placeholder_run(body) || placeholder::key_id_body(body) {
         return false;
     }
     !placeholder_words(false).is_match(id)
@@ -136,7 +138,9 @@ fn continues_base64(data: &[u8], end: usize) -> bool {
 /// Checks a secret access key candidate at `data[start..end]` (possibly with `\/` escapes);
 /// returns the unescaped secret when it passes.
 pub(crate) fn secret(data: &[u8], start: usize, end: usize, entropy_min: f32) -> Option<String> {
-    if start > 0 && is_base64(data[start - 1]) || continues_base64(data, end) {
+    if (start > 0 && is_base64(data[start - 1]) || continues_base64(data, end))
+       
+    {
         return None;
     }
     let value = unescape(&data[start..end]);
@@ -165,7 +169,7 @@ pub(crate) fn secret(data: &[u8], start: usize, end: usize, entropy_min: f32) ->
     if has_placeholder_run(bytes) {
         return None;
     }
-    if placeholder_words(true).is_match(bytes) {
+    if placeholder_words(true).is_match(bytes) || placeholder::secret(bytes) {
         return None;
     }
     if entropy::shannon_entropy(bytes) < entropy_min {

@@ -10,6 +10,7 @@
 mod checks;
 pub mod encoded;
 mod pair;
+mod placeholder;
 
 use std::ops::Range;
 

@@ -1,0 +1,98 @@
+//! Keys where real dumps hide them: nested encodings, documents, binary layouts, patches that
+//! rotate a key, literals the language joins, placeholders, and the AWS CLI's own caches.
+//! Every input is generated at test time (python3 for SQLite/marshal/zip/PDF bytes, git for
+//! patches) and scanned by the real binary.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command as Process;
+
+use base64::Engine;
+use serde_json::Value;
+
+use common::{json_scan, write, Run, TOKEN};
+
+// Made-up credentials (random base32 / base64).
+const K1: &str = "AKIA2JZDEGXDNCF32EPF";
+const K2: &str = "AKIA5DHODZDOCIS2JHTL";
+const S1: &str = "lHUvTCQCyEZDz/TddJ8HyS5SUkCnD8zRA9a9SkpX";
+const S2: &str = "z9w3QlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1qhT6";
+const T1: &str = "ASIA4ZG6ZDMEN4KHVDGA";
+
+fn b64(data: impl AsRef<[u8]>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Scans `dir` (secrets shown) and returns the run.
+fn scan_dir(dir: &Path, extra: &[&str]) -> Run {
+    let out = json_scan()
+        .args(["--show-secrets", "-q"])
+        .args(extra)
+        .arg(dir)
+        .output()
+        .unwrap();
+    Run::report(out)
+}
+
+fn scan_one(name: &str, content: impl AsRef<[u8]>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), name, content);
+    scan_dir(dir.path(), &[])
+}
+
+/// (kind, key_id, secret) of each finding.
+fn parts(run: &Run) -> Vec<(String, String, String)> {
+    run.findings
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+            (s("kind"), s("key_id"), s("secret"))
+        })
+        .collect()
+}
+
+fn pair(k: &str, s: &str) -> (String, String, String) {
+    ("access_key_pair".into(), k.into(), s.into())
+}
+
+fn field<'a>(f: &'a Value, name: &str) -> &'a str {
+    f["location"][name].as_str().unwrap_or("")
+}
+
+fn credentials_file() -> String {
+    format!("[default]\naws_access_key_id = {K1}\naws_secret_access_key = {S1}\n")
+}
+
+/// Wraps `text` at `width` characters per line, each line prefixed with `indent`.
+fn wrap(text: &str, width: usize, indent: &str, sep: &str) -> String {
+    text.as_bytes()
+        .chunks(width)
+        .map(|c| format!("{indent}{}", std::str::from_utf8(c).unwrap()))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+fn python(script: &str, dir: &Path) {
+    let status = Process::new("python3")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .expect("python3");
+    assert!(status.success(), "python3 failed");
+}
+
+// ---- 6. placeholders ------------------------------------------------------------------------
+
+#[test]
+fn periodic_and_word_placeholders_stay_quiet() {
+    let text = "aws_access_key_id = AKIAABCDABCDABCDABCD\n\
+                aws_secret_access_key = FakeSecretKeyForUnitTestsOnlyR7VZ3MOXQ4J\n\
+                key2 = AKIADEADBEEFDEADBEEF\n\
+                aws_secret_access_key = SampleZq8vN3kR/tY2pL6wXc9Hb1Mf4Ds7Jg0Qe\n\
+                aws_secret_access_key = ThisIsNotARealSecretKeyJustForTesting123\n";
+    let run = scan_one("test_config.py", text);
+    assert!(run.findings.is_empty(), "{:?}", run.findings);
+}
+
