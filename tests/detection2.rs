@@ -83,6 +83,75 @@ fn python(script: &str, dir: &Path) {
     assert!(status.success(), "python3 failed");
 }
 
+// ---- 3. binary layouts ----------------------------------------------------------------------
+
+#[test]
+fn keys_in_pyc_marshal_java_serialization_and_protobuf() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+import marshal, importlib.util
+code = compile("KEY = '{k1}'\nSECRET = '{s1}'\n", "settings.py", "exec")
+open("settings.pyc", "wb").write(importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
+"#,
+        k1 = K1,
+        s1 = S1
+    );
+    python(&script, dir.path());
+    // Java serialization: TC_STRING 't' + u16 length + bytes, back to back.
+    let mut java = vec![0xac, 0xed, 0x00, 0x05, 0x75, 0x72];
+    for s in [K2, S2] {
+        java.push(b't');
+        java.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        java.extend_from_slice(s.as_bytes());
+    }
+    java.push(b'x');
+    write(dir.path(), "creds.ser", java);
+    // protobuf: field 6 (tag '2') and field 8 (tag 'B'): the tags are letters/digits.
+    let mut pb = vec![0x08, 0x01];
+    pb.push(0x32);
+    pb.push(T1.len() as u8);
+    pb.extend_from_slice(T1.as_bytes());
+    pb.push(0x42);
+    pb.push(S1.len() as u8);
+    pb.extend_from_slice(S1.as_bytes());
+    pb.push(0x52);
+    pb.push(0x02);
+    pb.extend_from_slice(b"ok");
+    write(dir.path(), "creds.pb", pb);
+    let run = scan_dir(dir.path(), &[]);
+    let mut got: Vec<(String, String)> = run
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f["key_id"].as_str().unwrap_or("").to_string(),
+                f["secret"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (K1.to_string(), S1.to_string()),
+        (K2.to_string(), S2.to_string()),
+        (T1.to_string(), S1.to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn keys_glued_to_longer_runs_stay_rejected_in_binary() {
+    let mut data = vec![0u8, 0x01, 0x02];
+    data.extend_from_slice(K1.as_bytes());
+    data.extend_from_slice(b"Q4JT\x00\x01");
+    data.extend_from_slice(b"\x00BASE32");
+    data.extend_from_slice(K2.as_bytes());
+    data.extend_from_slice(b"\x00");
+    let run = scan_one("blob.bin", data);
+    assert!(run.findings.is_empty(), "{:?}", run.findings);
+}
+
 // ---- 6. placeholders ------------------------------------------------------------------------
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
-use super::placeholder;
+use super::{glue, placeholder};
 
 /// Bytes of an alphanumeric run: a key ID inside one is not a key ID.
 fn is_alnum(b: u8) -> bool {
@@ -103,7 +103,7 @@ pub(crate) fn bounded(data: &[u8], start: usize, end: usize, class: fn(u8) -> bo
 
 /// Checks a key ID candidate at `data[start..end]`.
 pub(crate) fn key_id(data: &[u8], start: usize, end: usize) -> bool {
-    if !bounded(data, start, end, is_alnum) {
+    if !bounded(data, start, end, is_alnum) && !glue::delimited(data, start, end) {
         return false;
     }
     let id = &data[start..end];
@@ -139,7 +139,7 @@ fn continues_base64(data: &[u8], end: usize) -> bool {
 /// returns the unescaped secret when it passes.
 pub(crate) fn secret(data: &[u8], start: usize, end: usize, entropy_min: f32) -> Option<String> {
     if (start > 0 && is_base64(data[start - 1]) || continues_base64(data, end))
-       
+        && !glue::delimited(data, start, end)
     {
         return None;
     }

@@ -9,6 +9,7 @@
 
 mod checks;
 pub mod encoded;
+mod glue;
 mod pair;
 mod placeholder;
 
