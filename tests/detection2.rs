@@ -152,6 +152,92 @@ fn keys_glued_to_longer_runs_stay_rejected_in_binary() {
     assert!(run.findings.is_empty(), "{:?}", run.findings);
 }
 
+// ---- 4. structural pairing ------------------------------------------------------------------
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Process::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn key_rotation_patches_pair_within_each_side() {
+    let repo = tempfile::tempdir().unwrap();
+    let d = repo.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    let file = |k: &str, s: &str| {
+        format!("[default]\nregion = eu-west-1\naws_access_key_id = {k}\naws_secret_access_key = {s}\noutput = json\n")
+    };
+    write(d, "creds.ini", file(K1, S1));
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "old key"]);
+    write(d, "creds.ini", file(K2, S2));
+    git(d, &["commit", "-q", "-am", "rotate the key"]);
+    let diff = git(d, &["diff", "HEAD~1", "HEAD"]);
+    let patch = git(d, &["format-patch", "-1", "--stdout", "HEAD"]);
+    // A pull request's .diff: several files, the rotation in the middle one.
+    let pr = format!(
+        "diff --git a/README.md b/README.md\nindex 1111111..2222222 100644\n--- a/README.md\n+++ b/README.md\n@@ -1,2 +1,2 @@\n-Old docs\n+New docs\n {}",
+        diff
+    );
+    let out = tempfile::tempdir().unwrap();
+    write(out.path(), "rotation.diff", &diff);
+    write(out.path(), "0001-rotate.patch", &patch);
+    write(out.path(), "pr-42.diff", &pr);
+    let run = scan_dir(out.path(), &[]);
+    let mut got: Vec<(String, String)> = run
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f["key_id"].as_str().unwrap_or("").to_string(),
+                f["secret"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = Vec::new();
+    for _ in 0..3 {
+        want.push((K1.to_string(), S1.to_string()));
+        want.push((K2.to_string(), S2.to_string()));
+    }
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn records_pair_within_their_row_object_or_section() {
+    // CSV rows with the secret first: same row before nearest.
+    let csv = format!("secret,key\n{S1},{K1}\n{S2},{K2}\n");
+    assert_eq!(
+        parts(&scan_one("keys.csv", &csv)),
+        [pair(K1, S1), pair(K2, S2)]
+    );
+    // JSON objects: the second object's key ID is closer to the first object's secret.
+    let json = format!(
+        r#"[{{"secret": "{S1}", "id": "{K1}"}}, {{"id": "{K2}", "note": "rotated", "secret": "{S2}"}}]"#
+    );
+    assert_eq!(
+        parts(&scan_one("keys.json", &json)),
+        [pair(K1, S1), pair(K2, S2)]
+    );
+    // INI sections.
+    let ini = format!("[a]\nsecret = {S1}\nkey = {K1}\n[b]\nkey = {K2}\nsecret = {S2}\n");
+    assert_eq!(
+        parts(&scan_one("keys.ini", &ini)),
+        [pair(K1, S1), pair(K2, S2)]
+    );
+}
+
 // ---- 6. placeholders ------------------------------------------------------------------------
 
 #[test]

@@ -12,6 +12,7 @@ pub mod encoded;
 mod glue;
 mod pair;
 mod placeholder;
+mod structure;
 
 use std::ops::Range;
 
@@ -211,7 +212,7 @@ impl Detector {
     pub fn finish(&self, data: &[u8], state: &mut ScanState) -> Vec<Match> {
         self.scan_near_key_ids(data, state);
         dedup_atoms(&mut state.atoms);
-        pair::pair(&state.atoms)
+        pair::pair(&state.atoms, data)
     }
 
     /// Runs the rules that look around each confirmed key ID.
