@@ -101,6 +101,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             threads: args.common.threads,
         },
         archive: archive_options(&args, &setup.config),
+        decode_depth: args.decode_depth,
         observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
         ..ScanOptions::default()
     };

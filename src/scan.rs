@@ -34,6 +34,8 @@ pub struct ScanOptions {
     pub chunk: usize,
     /// How archives and compressed files are opened (depth 0: scanned as raw bytes).
     pub archive: ArchiveOptions,
+    /// Nesting levels of encodings decoded (`--decode-depth`).
+    pub decode_depth: u32,
     /// Told about each file as it is done (the progress bar).
     pub observer: Option<Arc<dyn Observer>>,
 }
@@ -51,6 +53,7 @@ impl Default for ScanOptions {
             mmap_threshold: file::MMAP_THRESHOLD,
             chunk: CHUNK,
             archive: ArchiveOptions::default(),
+            decode_depth: decode::DEFAULT_DEPTH,
             observer: None,
         }
     }
@@ -119,6 +122,12 @@ impl<'d> BlobScanner<'d> {
             archive_segment: Vec::new(),
             chunk: CHUNK,
         }
+    }
+
+    /// Decodes up to `depth` nested levels of encodings (default [`decode::DEFAULT_DEPTH`]).
+    pub fn with_decode_depth(mut self, depth: u32) -> Self {
+        self.decode = DecodeState::new(depth);
+        self
     }
 
     /// Findings in a blob held in memory, including those behind an encoding (UTF-16,
@@ -293,7 +302,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     let (stdin, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
         roots.iter().partition(|p| fs::is_stdin(p));
     if !stdin.is_empty() {
-        let mut scanner = BlobScanner::new(detector);
+        let mut scanner = BlobScanner::new(detector).with_decode_depth(opts.decode_depth);
         let mut buf = Vec::new();
         match file::read_stdin(&mut buf) {
             Ok(()) => {
@@ -311,7 +320,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     if !paths.is_empty() {
         let saw_ignore_file = AtomicBool::new(fs::ancestors_have_ignore_files(&paths));
         fs::walk(&paths, &opts.walk, || {
-            let mut scanner = BlobScanner::new(detector);
+            let mut scanner = BlobScanner::new(detector).with_decode_depth(opts.decode_depth);
             let (totals, reached, saw_ignore_file) = (&totals, &reached, &saw_ignore_file);
             Box::new(move |item| match item {
                 WalkItem::File(path) => {

@@ -83,6 +83,105 @@ fn python(script: &str, dir: &Path) {
     assert!(status.success(), "python3 failed");
 }
 
+// ---- 1. recursive decoding ------------------------------------------------------------------
+
+#[test]
+fn wrapped_base64_pairs_across_line_breaks() {
+    let encoded = b64(credentials_file());
+    let cases = [
+        (
+            "mail.eml",
+            format!(
+                "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n{}\n\n--b--\n",
+                wrap(&encoded, 76, "", "\n")
+            ),
+        ),
+        (
+            "block.pem",
+            format!(
+                "-----BEGIN CREDENTIALS-----\n{}\n-----END CREDENTIALS-----\n",
+                wrap(&encoded, 64, "", "\r\n")
+            ),
+        ),
+        (
+            "values.yaml",
+            format!(
+                "secret:\n  credentials: |\n{}\n  other_key: value\n",
+                wrap(&encoded, 40, "    ", "\n")
+            ),
+        ),
+        (
+            "setup.sh",
+            format!("echo {} | base64 -d\n", wrap(&encoded, 50, "", "\\\n")),
+        ),
+    ];
+    for (name, text) in cases {
+        let run = scan_one(name, &text);
+        assert_eq!(parts(&run), [pair(K1, S1)], "{name}:\n{text}");
+        assert_eq!(field(&run.findings[0], "decoded_from"), "base64", "{name}");
+    }
+}
+
+#[test]
+fn base64_inside_base64_and_gzip_inside_base64() {
+    let inner = b64(credentials_file());
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: aws\ndata:\n  credentials: {}\n",
+        b64(&inner)
+    );
+    let run = scan_one("secret.yaml", &secret);
+    assert_eq!(parts(&run), [pair(K1, S1)]);
+    assert_eq!(field(&run.findings[0], "decoded_from"), "base64>base64");
+
+    // A Helm release: base64 (Kubernetes) of base64 of gzip of JSON.
+    let json =
+        format!(r#"{{"config": {{"aws": {{"AccessKeyId": "{K1}", "SecretAccessKey": "{S1}"}}}}}}"#);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, json.as_bytes()).unwrap();
+    let release = b64(b64(gz.finish().unwrap()));
+    let run = scan_one(
+        "helm.yaml",
+        format!("kind: Secret\ndata:\n  release: {release}\n"),
+    );
+    assert_eq!(parts(&run), [pair(K1, S1)]);
+    assert_eq!(
+        field(&run.findings[0], "decoded_from"),
+        "base64>base64>gzip"
+    );
+
+    // --decode-depth 1 stops after the first level.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "secret.yaml", &secret);
+    let run = scan_dir(dir.path(), &["--decode-depth", "1"]);
+    assert!(run.findings.is_empty(), "{:?}", run.findings);
+}
+
+#[test]
+fn quoted_printable_mail_bodies() {
+    // A soft break inside the key ID and inside the secret; `=` written as =3D.
+    let (k, s) = (K1, S1);
+    let body = format!(
+        "Content-Transfer-Encoding: quoted-printable\n\naws_access_key_id =3D {}=\n{}\naws_secret_access_key =3D {}=\n{}\n",
+        &k[..12],
+        &k[12..],
+        &s[..25].replace('/', "=2F"),
+        &s[25..]
+    );
+    let run = scan_one("mail.eml", &body);
+    assert_eq!(parts(&run), [pair(K1, S1)], "{body}");
+    assert_eq!(field(&run.findings[0], "decoded_from"), "quoted-printable");
+}
+
+#[test]
+fn java_unicode_escapes() {
+    let escaped: String = K1.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let run = scan_one(
+        "app.properties",
+        format!("aws.accessKeyId={escaped}\naws.secretKey={S1}\n"),
+    );
+    assert_eq!(parts(&run), [pair(K1, S1)]);
+}
+
 // ---- 3. binary layouts ----------------------------------------------------------------------
 
 #[test]
@@ -236,6 +335,41 @@ fn records_pair_within_their_row_object_or_section() {
         parts(&scan_one("keys.ini", &ini)),
         [pair(K1, S1), pair(K2, S2)]
     );
+}
+
+// ---- 5. joined literals ---------------------------------------------------------------------
+
+#[test]
+fn literals_joined_by_the_language() {
+    let (ka, kb) = K1.split_at(8);
+    let (sa, sb) = S1.split_at(17);
+    let cases = [
+        ("app.js", format!("const id = \"{ka}\" + \"{kb}\";\nconst secret = \"{sa}\" +\n    \"{sb}\";\n")),
+        ("app.ts", format!("const creds = {{ accessKeyId: ['{ka}', '{kb}'].join(''), secretAccessKey: '{S1}' }};\n")),
+        ("app.py", format!("AWS_ACCESS_KEY_ID = (\"{ka}\"\n    \"{kb}\")\nAWS_SECRET_ACCESS_KEY = \"\".join([\"{sa}\", \"{sb}\"])\n")),
+        ("App.java", format!("String id = \"{ka}\".concat(\"{kb}\");\nString secretKey = \"{sa}\" + \"{sb}\";\n")),
+        ("main.go", format!("id := strings.Join([]string{{\"{ka}\", \"{kb}\"}}, \"\")\nsecret := \"{sa}\" + \"{sb}\"\n")),
+        ("App.cs", format!("var id = String.Concat(\"{ka}\", \"{kb}\");\nvar secretKey = \"{sa}\" + \"{sb}\";\n")),
+        ("app.rb", format!("id = '{ka}' + '{kb}'\nsecret = '{sa}' + '{sb}'\n")),
+        ("app.php", format!("$id = '{ka}' . '{kb}';\n$secret = implode('', ['{sa}', '{sb}']);\n")),
+        ("env.sh", format!("export AWS_ACCESS_KEY_ID=\"{ka}\"'{kb}'\nexport AWS_SECRET_ACCESS_KEY=\"{sa}\"\"{sb}\"\n")),
+    ];
+    for (name, text) in cases {
+        let run = scan_one(name, &text);
+        assert_eq!(parts(&run), [pair(K1, S1)], "{name}:\n{text}");
+        let f = &run.findings[0];
+        // Reported where the first piece starts.
+        let line1 = text.lines().next().unwrap();
+        let col = line1.find(ka).unwrap() + 1;
+        assert_eq!(
+            (
+                f["location"]["line"].as_u64(),
+                f["location"]["column"].as_u64()
+            ),
+            (Some(1), Some(col as u64)),
+            "{name}"
+        );
+    }
 }
 
 // ---- 6. placeholders ------------------------------------------------------------------------

@@ -13,6 +13,11 @@ pub enum TapKind {
     Url,
     /// A JSON `\u00XX` escape.
     Json,
+    /// A quoted-printable escape a secret or assignment needs (`=2B`, `=2F`, `=3D`).
+    QuotedPrintable,
+    /// A key-ID prefix (also a rule keyword): the key ID may be cut by a soft line break or
+    /// split into literals the language joins.
+    KeyPrefix,
 }
 
 /// A signature hit: where it stands in the blob and what it stands for.
@@ -40,6 +45,41 @@ const BASE64_SIGNATURES: [&str; 21] = [
     "QVdTX1NF", // AWS_SE (a whole env file encoded)
 ];
 
+/// Base64 inside base64: the base64 forms of `secret`'s and `AWS_SE`'s base64 signatures
+/// above, each at the three alignments (a base64 `credentials` or `.env` file encoded again,
+/// e.g. as a Kubernetes Secret value), and of a gzip stream in base64 (`H4sI`, a Helm
+/// release), plus that gzip signature itself. Each is 5 to 10 characters of base64 that
+/// plain text practically never holds.
+const NESTED_BASE64_SIGNATURES: [&str; 20] = [
+    "YzJWamNtVj",
+    "MyVmpjbVYw",
+    "jMlZqY21WM", // c2VjcmV0
+    "TmxZM0psZ",
+    "5sWTNKbG",
+    "ObFkzSmxk", // NlY3Jld
+    "elpXTnlaW",
+    "paV055Wl",
+    "6WldOeVpY", // zZWNyZX
+    "UVZkVFgxTk",
+    "FWZFRYMU5G",
+    "RVmRUWDFOR", // QVdTX1NF
+    "RlhVMTlUU",
+    "ZYVTE5VF",
+    "GWFUxOVRS", // FXU19TR
+    "QlYxTmZVM",
+    "JWMU5mVT",
+    "CVjFOZlUw", // BV1NfU0
+    "H4sI",
+    "SDRzS", // gzip, gzip in base64
+];
+
+/// Quoted-printable escapes of `+`, `/` and `=` (upper-case hex, as the format requires).
+const QP_ESCAPES: [&str; 3] = ["=2B", "=2F", "=3D"];
+
+/// Key-ID prefixes (the key-ID rule's keywords; a signature that is also a keyword shares
+/// its prefilter pattern).
+const KEY_PREFIXES: [&str; 4] = ["AKIA", "ASIA", "ABIA", "ACCA"];
+
 /// URL escapes of the characters a secret can hold that need one (`/`, `+`, `=`).
 const URL_ESCAPES: [&str; 6] = ["%2F", "%2f", "%2B", "%2b", "%3D", "%3d"];
 
@@ -51,6 +91,9 @@ pub fn signatures() -> impl Iterator<Item = (&'static str, TapKind)> {
     let kinds = |list: &'static [&'static str], kind| list.iter().map(move |s| (*s, kind));
     kinds(&PLAIN_SECRET_NAMES, TapKind::Name)
         .chain(kinds(&BASE64_SIGNATURES, TapKind::Base64))
+        .chain(kinds(&NESTED_BASE64_SIGNATURES, TapKind::Base64))
+        .chain(kinds(&QP_ESCAPES, TapKind::QuotedPrintable))
+        .chain(kinds(&KEY_PREFIXES, TapKind::KeyPrefix))
         .chain(kinds(&URL_ESCAPES, TapKind::Url))
         .chain(std::iter::once((JSON_ESCAPE, TapKind::Json)))
 }

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod file;
 pub mod fs;
 pub mod git;
+pub mod joined;
 
 use serde::{Deserialize, Serialize};
 
