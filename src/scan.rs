@@ -16,7 +16,7 @@ use crate::input::archive::{self, ArchiveOptions};
 use crate::input::decode::{self, DecodeState};
 use crate::input::file::{self, Contents};
 use crate::input::fs::{self, WalkItem, WalkOptions};
-use crate::input::{InputError, Origin};
+use crate::input::{office, pdf, sqlite, InputError, Origin};
 
 /// Size of the pieces a mapped file is scanned in; each piece's pages are released after.
 pub const CHUNK: usize = 16 * 1024 * 1024;
@@ -108,6 +108,8 @@ pub struct BlobScanner<'d> {
     segment: Vec<u8>,
     /// Segment buffer for archive members.
     archive_segment: Vec<u8>,
+    /// What document readers could not scan, for the input's outcome.
+    warnings: Vec<InputError>,
     chunk: usize,
 }
 
@@ -120,6 +122,7 @@ impl<'d> BlobScanner<'d> {
             buf: Vec::new(),
             segment: Vec::new(),
             archive_segment: Vec::new(),
+            warnings: Vec::new(),
             chunk: CHUNK,
         }
     }
@@ -146,6 +149,7 @@ impl<'d> BlobScanner<'d> {
         release: &mut dyn FnMut(std::ops::Range<usize>),
     ) -> Vec<Finding> {
         let mut findings = self.scan_pieces(data, origin, chunk, release);
+        self.scan_document(data, origin, &mut findings);
         if let Some(encoding) = decode::sniff_utf16(data) {
             let origin = Origin {
                 decoded_from: Some(encoding.as_str().to_string()),
@@ -163,6 +167,63 @@ impl<'d> BlobScanner<'d> {
             decode::merge_decoded(&mut findings, found);
         }
         findings
+    }
+
+    /// Documents that hide text from a plain scan: PDF streams (inflated, and the text they
+    /// draw), SQLite tables (row by row), Office/ODF XML parts (runs of a paragraph joined).
+    /// Each PDF stream and SQLite table is scanned like an archive member (`report.pdf!stream
+    /// 12`, `app.db!table users`); what they reveal is added to `findings`.
+    fn scan_document(&mut self, data: &[u8], origin: &Origin, findings: &mut Vec<Finding>) {
+        let member = |name: &str| Origin {
+            archive_member: Some(match &origin.archive_member {
+                Some(outer) => format!("{outer}!{name}"),
+                None => name.to_string(),
+            }),
+            ..origin.clone()
+        };
+        let decoded = |origin: Origin, how: &str| Origin {
+            decoded_from: Some(match &origin.decoded_from {
+                Some(outer) => format!("{outer}{}{how}", decode::CHAIN_SEPARATOR),
+                None => how.to_string(),
+            }),
+            ..origin
+        };
+        let chunk = self.chunk;
+        if pdf::sniff(data) {
+            let read = pdf::read(data);
+            for part in read.parts {
+                let mut o = member(&part.name);
+                if part.text {
+                    o = decoded(o, "pdf-text");
+                }
+                let found = self.scan_pieces(&part.bytes, &o, chunk, &mut |_| {});
+                decode::merge_decoded(findings, found);
+            }
+            if !read.not_scanned.is_empty() {
+                let path = match &origin.archive_member {
+                    Some(m) => format!("{}!{m}", origin.path),
+                    None => origin.path.clone(),
+                };
+                self.warnings.push(InputError {
+                    path,
+                    message: format!(
+                        "PDF streams not scanned (filters keysweep does not decode): {}",
+                        read.not_scanned.join(", ")
+                    ),
+                });
+            }
+        } else if sqlite::sniff(data) {
+            for table in sqlite::read(data) {
+                let o = member(&format!("table {}", table.name));
+                let found = self.scan_pieces(&table.text, &o, chunk, &mut |_| {});
+                decode::merge_decoded(findings, found);
+            }
+        } else if office::sniff(data) {
+            let text = office::text(data);
+            let o = decoded(origin.clone(), "office-text");
+            let found = self.scan_pieces(&text, &o, chunk, &mut |_| {});
+            decode::merge_decoded(findings, found);
+        }
     }
 
     /// Findings in a blob scanned in pieces of `chunk` bytes; `release` is told which bytes
@@ -274,19 +335,23 @@ impl<'d> BlobScanner<'d> {
                     &mut segment,
                 );
                 self.archive_segment = segment;
+                let mut warnings = report.warnings;
+                warnings.append(&mut self.warnings);
                 return FileOutcome {
                     findings: report.findings,
                     bytes,
                     archives: report.archives,
                     decompressed: report.decompressed,
-                    warnings: report.warnings,
+                    warnings,
                     errors: report.errors,
                 };
             }
         }
+        let findings = self.scan_text(data, origin, opts.chunk, release);
         FileOutcome {
-            findings: self.scan_text(data, origin, opts.chunk, release),
+            findings,
             bytes,
+            warnings: std::mem::take(&mut self.warnings),
             ..FileOutcome::default()
         }
     }

@@ -182,6 +182,116 @@ fn java_unicode_escapes() {
     assert_eq!(parts(&run), [pair(K1, S1)]);
 }
 
+// ---- 2. documents ---------------------------------------------------------------------------
+
+#[test]
+fn pdf_streams_are_inflated_and_shown_text_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+import zlib
+content = b"BT /F1 10 Tf 72 700 Td [(aws_access_key_id = {k1a}) -30 ({k1b})] TJ T* (aws_secret_access_key = {s1}) Tj ET"
+s = zlib.compress(content)
+pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n12 0 obj\n<< /Length " + str(len(s)).encode() + b" /Filter /FlateDecode >>\nstream\n" + s + b"\nendstream\nendobj\n13 0 obj\n<< /Filter /LZWDecode /Length 2 >>\nstream\nxx\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+open("report.pdf", "wb").write(pdf)
+"#,
+        k1a = &K1[..9],
+        k1b = &K1[9..],
+        s1 = S1
+    );
+    python(&script, dir.path());
+    let out = json_scan()
+        .args(["--show-secrets", "--no-progress"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let run = Run::report(out);
+    assert_eq!(parts(&run), [pair(K1, S1)], "{}", run.stderr);
+    let f = &run.findings[0];
+    assert_eq!(field(f, "archive_member"), "stream 12");
+    // The LZW stream is reported as not scanned.
+    assert!(run.stderr.contains("LZWDecode"), "{}", run.stderr);
+}
+
+#[test]
+fn office_documents_join_runs_within_a_paragraph() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+import zipfile
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+def runs(text, cut):
+    return ''.join('<w:r><w:rPr><w:b/></w:rPr><w:t xml:space="preserve">%s</w:t></w:r><w:proofErr w:type="spellStart"/>' % text[i:i+cut] for i in range(0, len(text), cut))
+doc = '<?xml version="1.0"?><w:document %s><w:body><w:p>%s</w:p><w:p>%s</w:p></w:body></w:document>' % (W, runs('key: {k1}', 7), runs('secret: {s1}', 11))
+with zipfile.ZipFile('notes.docx', 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('[Content_Types].xml', '<Types/>')
+    z.writestr('word/document.xml', doc)
+T = 'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+odt = '<?xml version="1.0"?><office:document-content %s><office:body><text:p>aws_access_key_id <text:span>{k2a}</text:span><text:span>{k2b}</text:span></text:p><text:p>aws_secret_access_key <text:span>{s2a}</text:span>{s2b}</text:p></office:body></office:document-content>' % T
+with zipfile.ZipFile('notes.odt', 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('mimetype', 'application/vnd.oasis.opendocument.text')
+    z.writestr('content.xml', odt)
+"#,
+        k1 = K1,
+        s1 = S1,
+        k2a = &K2[..6],
+        k2b = &K2[6..],
+        s2a = &S2[..20],
+        s2b = &S2[20..]
+    );
+    python(&script, dir.path());
+    let run = scan_dir(dir.path(), &[]);
+    let mut got: Vec<(String, String, String, String)> = run
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                field(f, "path").rsplit('/').next().unwrap().to_string(),
+                field(f, "archive_member").to_string(),
+                f["key_id"].as_str().unwrap_or("").to_string(),
+                f["kind"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let row = |p: &str, m: &str, k: &str| (p.into(), m.into(), k.into(), "access_key_pair".into());
+    assert_eq!(
+        got,
+        [
+            row("notes.docx", "word/document.xml", K1),
+            row("notes.odt", "content.xml", K2)
+        ]
+    );
+}
+
+#[test]
+fn sqlite_rows_are_read_value_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+import sqlite3
+db = sqlite3.connect("app.db")
+db.execute("create table users (id integer primary key, name text, access_key text, secret text)")
+db.execute("create table filler (id integer primary key, body text)")
+for i in range(300):
+    db.execute("insert into filler (body) values (?)", ("x" * 900,))
+db.execute("insert into users (name, access_key, secret) values ('ops', '{k1}', '{s1}')")
+db.execute("insert into users (name, access_key, secret) values ('ci', '{k2}', '{s2}')")
+db.commit()
+db.close()
+"#,
+        k1 = K1,
+        s1 = S1,
+        k2 = K2,
+        s2 = S2
+    );
+    python(&script, dir.path());
+    let run = scan_dir(dir.path(), &[]);
+    assert_eq!(parts(&run), [pair(K1, S1), pair(K2, S2)], "{}", run.stderr);
+    assert_eq!(field(&run.findings[0], "archive_member"), "table users");
+    assert_eq!(run.findings[1]["location"]["line"], 2);
+}
+
 // ---- 3. binary layouts ----------------------------------------------------------------------
 
 #[test]

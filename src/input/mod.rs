@@ -10,6 +10,9 @@ pub mod file;
 pub mod fs;
 pub mod git;
 pub mod joined;
+pub mod office;
+pub mod pdf;
+pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
 
