@@ -20,6 +20,9 @@ pub enum Kind {
     SecretAccessKey,
     /// Temporary credentials: an ASIA key ID with secret and session token (or a token alone).
     SessionCredentials,
+    /// An IAM Identity Center (SSO) access token from the AWS CLI's token cache: it buys role
+    /// credentials for every account and role the user is assigned until it expires.
+    SsoToken,
 }
 
 impl Kind {
@@ -29,6 +32,7 @@ impl Kind {
             Kind::AccessKeyId => "access_key_id",
             Kind::SecretAccessKey => "secret_access_key",
             Kind::SessionCredentials => "session_credentials",
+            Kind::SsoToken => "sso_token",
         }
     }
 }
@@ -128,6 +132,32 @@ impl Default for Verification {
     }
 }
 
+/// What an AWS CLI SSO token cache entry holds besides the access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoDetails {
+    /// The AWS access portal URL (`https://d-…awsapps.com/start`): names the Identity Center
+    /// instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_url: Option<String>,
+    /// The Identity Center region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The OIDC refresh token; redacted unless `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The OIDC client secret; redacted unless `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// When the client registration (and with it the refresh token's use) ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_expires_at: Option<String>,
+    /// A refresh token, client ID and secret are present and the registration has not
+    /// expired: new access tokens can be minted.
+    pub refreshable: bool,
+}
+
 /// One step of the remediation playbook attached to a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemediationStep {
@@ -161,6 +191,16 @@ pub struct Finding {
     pub account_id_source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<bool>,
+    /// When the credentials or token stop working, as the leaked text says (cached STS
+    /// credentials' `Expiration`, an SSO token's `expiresAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// `expires_at` had passed when the scan ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired: Option<bool>,
+    /// Details of an IAM Identity Center token (kind `sso_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoDetails>,
     pub location: Location,
     pub fingerprint: String,
     #[serde(default)]
@@ -218,6 +258,9 @@ impl Finding {
             account_id: None,
             account_id_source: None,
             canary: None,
+            expires_at: None,
+            expired: None,
+            sso: None,
             location: Location {
                 origin: origin.clone(),
                 line,
@@ -230,11 +273,96 @@ impl Finding {
         }
     }
 
-    /// Replaces the secret and token with their redacted forms.
+    /// Builds the finding for an IAM Identity Center token from the AWS CLI's cache, found in
+    /// a blob from `origin` at `line`:`column`; `now` (Unix seconds) decides what has expired.
+    pub fn from_sso(
+        token: &crate::detect::awscache::SsoToken,
+        origin: &Origin,
+        (line, column): (usize, usize),
+        now: i64,
+    ) -> Finding {
+        let passed = |t: &Option<String>| t.as_deref().and_then(expiry_time).map(|t| t <= now);
+        let expired = passed(&token.expires_at);
+        let registration_over = passed(&token.registration_expires_at);
+        let refreshable = token.refresh_token.is_some()
+            && token.client_id.is_some()
+            && token.client_secret.is_some()
+            && registration_over != Some(true);
+        // A live access token or a usable refresh token reaches every assigned account.
+        let severity = match (expired, refreshable) {
+            (Some(false), _) | (_, true) => Severity::High,
+            (None, false) => Severity::Medium,
+            (Some(true), false) => Severity::Low,
+        };
+        let fingerprint = fingerprint(&[
+            Kind::SsoToken.as_str(),
+            &token.access_token,
+            token.refresh_token.as_deref().unwrap_or(""),
+            &origin.path,
+            origin.archive_member.as_deref().unwrap_or(""),
+        ]);
+        Finding {
+            rule: SSO_TOKEN_RULE.to_string(),
+            kind: Kind::SsoToken,
+            severity,
+            key_id: None,
+            key_type: None,
+            secret: None,
+            session_token: Some(token.access_token.clone()),
+            user_name: None,
+            account_id: None,
+            account_id_source: None,
+            canary: None,
+            expires_at: token.expires_at.clone(),
+            expired,
+            sso: Some(SsoDetails {
+                start_url: token.start_url.clone(),
+                region: token.region.clone(),
+                refresh_token: token.refresh_token.clone(),
+                client_id: token.client_id.clone(),
+                client_secret: token.client_secret.clone(),
+                registration_expires_at: token.registration_expires_at.clone(),
+                refreshable,
+            }),
+            location: Location {
+                origin: origin.clone(),
+                line,
+                column,
+            },
+            fingerprint,
+            verification: Verification::default(),
+            remediation: Vec::new(),
+            inline_allowed: false,
+        }
+    }
+
+    /// Records when temporary credentials expire (`Expiration` of a cached STS response);
+    /// credentials already expired at `now` (Unix seconds) are no longer usable and drop to
+    /// low severity.
+    pub fn set_expiry(&mut self, expires_at: String, now: i64) {
+        let expired = expiry_time(&expires_at).map(|t| t <= now);
+        if expired == Some(true) {
+            self.severity = Severity::Low;
+        }
+        self.expired = expired;
+        self.expires_at = Some(expires_at);
+    }
+
+    /// Replaces the secret and tokens with their redacted forms.
     pub fn redact(&mut self) {
-        for value in [&mut self.secret, &mut self.session_token]
-            .into_iter()
-            .flatten()
+        let sso = self.sso.as_mut();
+        let (refresh, client) = match sso {
+            Some(s) => (s.refresh_token.as_mut(), s.client_secret.as_mut()),
+            None => (None, None),
+        };
+        for value in [
+            self.secret.as_mut(),
+            self.session_token.as_mut(),
+            refresh,
+            client,
+        ]
+        .into_iter()
+        .flatten()
         {
             *value = redact(value);
         }
@@ -253,6 +381,18 @@ impl Finding {
             &self.fingerprint,
         )
     }
+}
+
+/// The rule id of IAM Identity Center tokens from the AWS CLI's cache (found by
+/// [`crate::detect::awscache`], not by a pattern rule).
+pub const SSO_TOKEN_RULE: &str = "aws-sso-token-cache";
+
+/// Unix seconds of an expiry time as the AWS CLI caches write it (RFC 3339, `…Z`,
+/// `…+00:00`, or the older `…UTC`).
+pub fn expiry_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let s = s.strip_suffix("UTC").unwrap_or(s);
+    crate::remediate::parse_date(s)
 }
 
 /// Shows the first 4 characters of a secret and its length: `wJal…(40 chars)`.

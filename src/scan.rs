@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::allow;
+use crate::detect::awscache;
+use crate::detect::encoded::TapKind;
 use crate::detect::{Detector, ScanState};
-use crate::finding::{self, Finding};
+use crate::finding::{self, Finding, KeyType};
 use crate::input::archive::{self, ArchiveOptions};
 use crate::input::decode::{self, DecodeState};
 use crate::input::file::{self, Contents};
@@ -108,6 +110,8 @@ pub struct BlobScanner<'d> {
     segment: Vec<u8>,
     /// Segment buffer for archive members.
     archive_segment: Vec<u8>,
+    /// Offsets of `startUrl` in the blob being scanned (AWS CLI SSO token cache entries).
+    sso_hits: Vec<usize>,
     /// What document readers could not scan, for the input's outcome.
     warnings: Vec<InputError>,
     chunk: usize,
@@ -122,6 +126,7 @@ impl<'d> BlobScanner<'d> {
             buf: Vec::new(),
             segment: Vec::new(),
             archive_segment: Vec::new(),
+            sso_hits: Vec::new(),
             warnings: Vec::new(),
             chunk: CHUNK,
         }
@@ -238,6 +243,7 @@ impl<'d> BlobScanner<'d> {
         let detector = self.detector;
         self.state.clear();
         self.decode.clear();
+        self.sso_hits.clear();
         // Pieces small enough to stay in cache between the detector's pass and the decoders'
         // pass; mapped pages are released once per `chunk`.
         let step = chunk.clamp(1, CACHE_PIECE);
@@ -246,6 +252,13 @@ impl<'d> BlobScanner<'d> {
             let end = data.len().min(start + step);
             detector.scan_range(data, start..end, &mut self.state);
             self.decode.collect(data, self.state.taps());
+            self.sso_hits.extend(
+                self.state
+                    .taps()
+                    .iter()
+                    .filter(|t| t.kind == TapKind::SsoCache)
+                    .map(|t| t.start),
+            );
             self.state.clear_taps();
             // Keep the overlap the next piece looks back into.
             let done = start.saturating_sub(detector.overlap());
@@ -270,9 +283,26 @@ impl<'d> BlobScanner<'d> {
                 .map(|(m, position)| {
                     let mut finding = Finding::from_match(detector, m, origin, position);
                     finding.inline_allowed = allow::allowed(data, m);
+                    // Cached temporary credentials say when they expire.
+                    if finding.key_type == Some(KeyType::Temporary) {
+                        if let Some(expiry) = awscache::expiration_near(data, m.offset) {
+                            finding.set_expiry(expiry, unix_now());
+                        }
+                    }
                     finding
                 })
                 .collect();
+        }
+        if !self.sso_hits.is_empty() {
+            let tokens = awscache::sso_tokens(data, &self.sso_hits);
+            let offsets: Vec<usize> = tokens.iter().map(|t| t.offset).collect();
+            let positions = finding::locate(data, &offsets, |_| {});
+            findings.extend(
+                tokens
+                    .iter()
+                    .zip(positions)
+                    .map(|(t, at)| Finding::from_sso(t, origin, at, unix_now())),
+            );
         }
         self.decode.rescan(detector, data, origin, &mut findings);
         findings
@@ -471,6 +501,13 @@ impl Totals {
             lock(&self.warnings).extend(out.warnings);
         }
     }
+}
+
+/// The current time in Unix seconds (expiry of cached credentials is judged against it).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

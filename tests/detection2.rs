@@ -495,3 +495,121 @@ fn periodic_and_word_placeholders_stay_quiet() {
     assert!(run.findings.is_empty(), "{:?}", run.findings);
 }
 
+// ---- 7. AWS CLI caches ----------------------------------------------------------------------
+
+fn rfc3339(offset_secs: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let t = now + offset_secs;
+    let out = Process::new("date")
+        .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn sso_token_cache_severity_follows_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let token =
+        "aoaAAAAAGbQx7Vn2Kq9RzT4wLm8Yc3Hs6Jd1Fp0Xe5UbV8nQ2wR7tY4pL6xC9hB1mF4dS7jG0qEuA5iOkZ";
+    let refresh =
+        "aorAAAAAGbQx9Wn3Kr8SzU5xLn7Zd2Ht5Ke0Gq1Yf6VcW9oR3xS8uZ5qM7yD0iC2nG5eT8kH1rFvB6jPlX";
+    let client_secret = "eyJraWQiOiJrZXktMTU2NDAyODA5OSIsImFsZyI6IkhTMzg0In0.eyJzZXJpYWxpemVkIjoiZXhhbXBsZSJ9.Qz7xR2vK9mWp3";
+    let live = format!(
+        r#"{{"startUrl": "https://d-9067c1a2b3.awsapps.com/start", "region": "eu-west-1", "accessToken": "{token}", "expiresAt": "{}", "clientId": "qGLAlyjg3Fz26xGjHyARG3VzLWVhc3QtMg", "clientSecret": "{client_secret}", "registrationExpiresAt": "{}", "refreshToken": "{refresh}"}}"#,
+        rfc3339(3600),
+        rfc3339(80 * 86400)
+    );
+    let expired = format!(
+        r#"{{"accessToken": "{}", "expiresAt": "{}", "region": "us-east-1", "startUrl": "https://my-org.awsapps.com/start"}}"#,
+        token.replace('Q', "P"),
+        rfc3339(-86400)
+    );
+    write(
+        dir.path(),
+        "home/.aws/sso/cache/4fbbfb5d40afa2f001d7c45107652897179a34ad.json",
+        &live,
+    );
+    write(
+        dir.path(),
+        "home/.aws/sso/cache/0a1b2c3d4e5f60718293a4b5c6d7e8f901234567.json",
+        &expired,
+    );
+    // The CLI credential cache: an expired and a live ASIA triple.
+    let cli = |exp: &str| {
+        format!(
+            r#"{{"ProviderType": "sso", "Credentials": {{"AccessKeyId": "{T1}", "SecretAccessKey": "{S1}", "SessionToken": "{TOKEN}", "Expiration": "{exp}", "AccountId": "123456789012"}}}}"#
+        )
+    };
+    write(
+        dir.path(),
+        "home/.aws/cli/cache/aaaa.json",
+        cli(&rfc3339(3600)),
+    );
+    write(
+        dir.path(),
+        "home/.aws/cli/cache/bbbb.json",
+        cli(&rfc3339(-3600)),
+    );
+    let run = scan_dir(dir.path(), &[]);
+    let got: Vec<(String, String, String, bool)> = run
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                field(f, "path").rsplit('/').next().unwrap().to_string(),
+                f["kind"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["expired"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    let row = |p: &str, k: &str, s: &str, e: bool| (p.to_string(), k.to_string(), s.to_string(), e);
+    assert_eq!(
+        got,
+        [
+            row("aaaa.json", "session_credentials", "high", false),
+            row("bbbb.json", "session_credentials", "low", true),
+            row(
+                "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567.json",
+                "sso_token",
+                "low",
+                true
+            ),
+            row(
+                "4fbbfb5d40afa2f001d7c45107652897179a34ad.json",
+                "sso_token",
+                "high",
+                false
+            ),
+        ]
+    );
+    let sso = &run.findings[3];
+    assert_eq!(sso["rule"], "aws-sso-token-cache");
+    assert_eq!(sso["session_token"], token);
+    assert_eq!(sso["sso"]["refreshable"], true);
+    assert_eq!(sso["sso"]["region"], "eu-west-1");
+    let steps: Vec<&str> = sso["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "invalidate_token",
+            "end_sessions",
+            "revoke_role_sessions",
+            "investigate",
+            "refresh_token"
+        ]
+    );
+    // Without --show-secrets the tokens are redacted.
+    let out = json_scan().arg("-q").arg(dir.path()).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(token) && !text.contains(refresh) && !text.contains(client_secret));
+}

@@ -18,6 +18,8 @@ pub enum TapKind {
     /// A key-ID prefix (also a rule keyword): the key ID may be cut by a soft line break or
     /// split into literals the language joins.
     KeyPrefix,
+    /// `startUrl`: an AWS CLI SSO token cache entry may be here ([`super::awscache`]).
+    SsoCache,
 }
 
 /// A signature hit: where it stands in the blob and what it stands for.
@@ -94,6 +96,7 @@ pub fn signatures() -> impl Iterator<Item = (&'static str, TapKind)> {
         .chain(kinds(&NESTED_BASE64_SIGNATURES, TapKind::Base64))
         .chain(kinds(&QP_ESCAPES, TapKind::QuotedPrintable))
         .chain(kinds(&KEY_PREFIXES, TapKind::KeyPrefix))
+        .chain(std::iter::once(("startUrl", TapKind::SsoCache)))
         .chain(kinds(&URL_ESCAPES, TapKind::Url))
         .chain(std::iter::once((JSON_ESCAPE, TapKind::Json)))
 }

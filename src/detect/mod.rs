@@ -7,6 +7,7 @@
 //! found exactly once. [`Detector::finish`] then runs the key-ID-relative rules and pairs the
 //! parts into [`Match`]es.
 
+pub mod awscache;
 mod checks;
 pub mod encoded;
 mod glue;

@@ -278,6 +278,7 @@ fn kind_text(kind: Kind) -> &'static str {
         Kind::AccessKeyId => "AWS access key ID",
         Kind::SecretAccessKey => "AWS secret access key",
         Kind::SessionCredentials => "AWS temporary session credentials",
+        Kind::SsoToken => "AWS IAM Identity Center (SSO) token",
     }
 }
 
