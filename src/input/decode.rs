@@ -412,7 +412,7 @@ impl DecodeState {
         // break after the value, `name=3Dvalue` its escape right away.
         let mut i = from + p + 1;
         while i < end {
-            if let Some(_) = soft_break(data, i) {
+            if soft_break(data, i).is_some() {
                 if i > from && b64(data[i - 1]) {
                     let (run, _) = escaped_run(data, i - 1, Encoding::QuotedPrintable);
                     self.push(run, Encoding::QuotedPrintable);

@@ -109,10 +109,11 @@ fn joiner(data: &[u8], i: usize) -> Option<(Joiner, usize)> {
         (Joiner::Operator, 0)
     };
     j = skip_space(data, j + len, limit);
-    if j < limit && matches!(data[j], b'r' | b'b' | b'f' | b'u' | b'@' | b'$') {
-        if data.get(j + 1).is_some_and(|&b| is_quote(b)) {
-            j += 1;
-        }
+    if j < limit
+        && matches!(data[j], b'r' | b'b' | b'f' | b'u' | b'@' | b'$')
+        && data.get(j + 1).is_some_and(|&b| is_quote(b))
+    {
+        j += 1;
     }
     (j < limit && is_quote(data[j])).then_some((kind, j))
 }
