@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
@@ -65,24 +65,29 @@ pub fn step_class(step: &str, command: &str) -> StepClass {
 /// Shell variables the commands use when a name is not known yet.
 pub const PLACEHOLDERS: &[&str] = &["USER_NAME", "ROLE_NAME", "ACCESS_KEY_ID"];
 
-/// CloudTrail event history keeps 90 days: the window start when the leak time is unknown.
-const HISTORY: Duration = Duration::from_secs(90 * 24 * 3600);
-
-/// The CloudTrail time window of the investigation, in Unix seconds.
+/// The CloudTrail time window of the investigation: from the leak (Unix seconds) to whenever
+/// the command runs. `start` is `None` when the leak time is unknown: CloudTrail then searches
+/// the 90 days its event history keeps. The end is never fixed here, so a report does not
+/// depend on when it was made and a command run hours later still covers up to that moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
-    pub start: i64,
-    pub end: i64,
+    pub start: Option<i64>,
 }
 
 impl Window {
-    /// From `leak` (the earliest known time of the leak; 90 days back when unknown) to `now`.
+    /// From `leak` (the earliest known time of the leak), never after `now`.
     pub fn new(leak: Option<i64>, now: SystemTime) -> Window {
-        let end = unix(now);
-        let start = leak
-            .unwrap_or_else(|| unix(now.checked_sub(HISTORY).unwrap_or(UNIX_EPOCH)))
-            .min(end);
-        Window { start, end }
+        let now = unix(now);
+        Window {
+            start: leak.map(|t| t.min(now)),
+        }
+    }
+
+    /// ` --start-time 2024-05-01T12:00:00Z`, or nothing when the leak time is unknown.
+    fn start_arg(self) -> String {
+        self.start
+            .map(|t| format!(" --start-time {}", format_utc(t)))
+            .unwrap_or_default()
     }
 }
 
@@ -315,27 +320,36 @@ fn lookup_events_command(key: &str, window: Window) -> String {
          --output text)}} || regions=$(printf '%s\\n' us-east-1 \"${{AWS_REGION:-}}\" \
          \"${{AWS_DEFAULT_REGION:-}}\" | sort -u); \
          ok=1; for r in $regions; do echo \"== $r\"; aws cloudtrail lookup-events --region \"$r\" \
-         --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={key} --start-time {} \
-         --end-time {} --query 'Events[].[EventTime,EventSource,EventName,Username]' \
+         --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={key}{} \
+         --query 'Events[].[EventTime,EventSource,EventName,Username]' \
          --output text || ok=0; done; [ \"$ok\" = 1 ]",
-        format_utc(window.start),
-        format_utc(window.end)
+        window.start_arg()
     )
 }
 
 fn investigate_why(lang: Lang, window: Window) -> String {
-    let (start, end) = (format_utc(window.start), format_utc(window.end));
+    let since = window.start.map(format_utc);
+    let (span_en, span_ko) = match &since {
+        Some(start) => (
+            format!("from the leak ({start}) to now"),
+            format!("유출 시점({start})부터 지금까지"),
+        ),
+        None => (
+            "over the last 90 days (the leak time is unknown)".to_string(),
+            "최근 90일 동안(유출 시점을 모름)".to_string(),
+        ),
+    };
     tr!(
         lang,
         format!(
-            "See what the key did from the leak ({start}) to now ({end}) in every region \
+            "See what the key did {span_en} in every region \
              (IAM and STS events are in us-east-1; set REGIONS to limit the list). Look for \
              CreateUser, CreateAccessKey, CreateLoginProfile, Attach/PutUserPolicy, AssumeRole, \
              RunInstances, CreateFunction and undo what the attacker made. Event history keeps \
              90 days; older activity needs a trail (S3/Athena)."
         ),
         format!(
-            "유출 시점({start})부터 지금({end})까지 이 키로 한 일을 모든 리전에서 확인합니다 \
+            "{span_ko} 이 키로 한 일을 모든 리전에서 확인합니다 \
              (IAM·STS 이벤트는 us-east-1에 기록됨, REGIONS 변수로 리전을 좁힐 수 있음). \
              CreateUser, CreateAccessKey, CreateLoginProfile, Attach/PutUserPolicy, AssumeRole, \
              RunInstances, CreateFunction 등을 찾아 공격자가 만든 것을 되돌립니다. 이벤트 기록은 \
@@ -770,21 +784,19 @@ fn root_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<Remed
     ));
 }
 
-/// The IAM inline policy that denies every session issued before `now` (what the console's
+/// The IAM inline policy that denies every session issued before the command runs (what the console's
 /// "Revoke active sessions" adds).
-fn revoke_policy(now: i64) -> String {
-    format!(
-        "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Deny\",\"Action\":[\"*\"],\
-         \"Resource\":[\"*\"],\"Condition\":{{\"DateLessThan\":{{\"aws:TokenIssueTime\":\"{}\"}}}}}}]}}",
-        format_utc(now)
-    )
+fn revoke_policy() -> String {
+    // One shell word: double-quoted JSON whose issue time `date` fills in when the command runs.
+    r#""{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":[\"*\"],\"Resource\":[\"*\"],\"Condition\":{\"DateLessThan\":{\"aws:TokenIssueTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}}}]}""#
+        .to_string()
 }
 
 fn temporary_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<RemediationStep>) {
     let key = finding.key_id.as_deref().unwrap_or("\"$ACCESS_KEY_ID\"");
     out.push(identify_account_step(key, lang));
     let principal = finding.verification.arn.as_deref().map(principal);
-    let policy = sh_quote(&revoke_policy(window.end));
+    let policy = revoke_policy();
     let revoke_why = tr!(
         lang,
         "Temporary keys cannot be deactivated: they stay valid until they expire (up to 12-36 \
@@ -835,10 +847,9 @@ fn temporary_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<
                 ),
                 format!(
                     "aws cloudtrail lookup-events --region us-east-1 --lookup-attributes \
-                     AttributeKey=AccessKeyId,AttributeValue={key} --start-time {} --end-time {} \
-                     --max-results 5 --query 'Events[].CloudTrailEvent' --output text",
-                    format_utc(window.start),
-                    format_utc(window.end)
+                     AttributeKey=AccessKeyId,AttributeValue={key}{} --max-results 5 --query \
+                     'Events[].CloudTrailEvent' --output text",
+                    window.start_arg()
                 ),
             ));
             out.push(step(
@@ -1031,7 +1042,7 @@ fn reported_start(f: &Finding) -> Option<i64> {
 }
 
 /// Groups `findings` per key (key ID; findings without one stay on their own), merges what
-/// each says about the key, and computes its steps in `lang` with the window ending `now`.
+/// each says about the key, and computes its steps in `lang` (a window never starts after `now`).
 pub fn group(findings: &[Finding], lang: Lang, now: SystemTime) -> Vec<KeyGroup> {
     let mut groups: BTreeMap<String, (Finding, Vec<String>, Option<i64>)> = BTreeMap::new();
     for f in findings {
@@ -1380,6 +1391,7 @@ mod tests {
     use super::*;
     use crate::finding::{Kind, Location, Severity, Verification};
     use crate::input::Origin;
+    use std::time::Duration;
 
     fn finding(key: Option<&str>) -> Finding {
         Finding {
@@ -1410,8 +1422,7 @@ mod tests {
     }
 
     const WINDOW: Window = Window {
-        start: 1_714_564_800,
-        end: 1_717_243_200,
+        start: Some(1_714_564_800),
     };
 
     #[test]
@@ -1442,12 +1453,12 @@ mod tests {
     }
 
     #[test]
-    fn window_defaults_to_ninety_days_and_never_starts_after_now() {
+    fn window_is_open_ended_and_never_starts_after_now() {
         let now = UNIX_EPOCH + Duration::from_secs(1_717_243_200);
-        let w = Window::new(None, now);
-        assert_eq!(w.end - w.start, 90 * 86_400);
+        assert_eq!(Window::new(None, now).start_arg(), "");
         let w = Window::new(Some(1_800_000_000), now);
-        assert_eq!(w.start, w.end);
+        assert_eq!(w.start, Some(1_717_243_200));
+        assert_eq!(w.start_arg(), " --start-time 2024-06-01T12:00:00Z");
     }
 
     #[test]
@@ -1488,7 +1499,8 @@ mod tests {
             "aws iam delete-access-key --user-name deploy-bot --access-key-id AKIAR7VZ3MOXQ4JTLW2N"
         );
         let inv = cmd("investigate");
-        assert!(inv.contains("--start-time 2024-05-01T12:00:00Z --end-time 2024-06-01T12:00:00Z"));
+        assert!(inv.contains("--start-time 2024-05-01T12:00:00Z --query"));
+        assert!(!inv.contains("--end-time"));
         assert!(inv.contains("AttributeKey=AccessKeyId,AttributeValue=AKIAR7VZ3MOXQ4JTLW2N"));
         assert!(inv.contains("aws ec2 describe-regions"));
         assert!(!steps.iter().any(|s| s.command.contains("$USER_NAME")));
@@ -1553,7 +1565,8 @@ mod tests {
         assert!(cmd.starts_with(
             "aws iam put-role-policy --role-name ci-deploy --policy-name AWSRevokeOlderSessions"
         ));
-        assert!(cmd.contains("\"aws:TokenIssueTime\":\"2024-06-01T12:00:00Z\""));
+        // The issue time is taken when the command runs, not when the report was made.
+        assert!(cmd.contains(r#"\"aws:TokenIssueTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\""#));
         assert!(!steps
             .iter()
             .any(|s| s.step == "deactivate" || s.step == "delete"));

@@ -196,6 +196,11 @@ fn sh_playbook_dry_run_then_execute_against_moto() {
     ]);
     let doc = policy["PolicyDocument"].to_string();
     assert!(doc.contains("aws:TokenIssueTime"), "{doc}");
+    // The issue time is the moment the command ran, filled in by the shell.
+    assert!(
+        !doc.contains("$(") && doc.contains("T") && doc.contains("Z"),
+        "{doc}"
+    );
 
     // Again: the keys are gone, so the first containment step fails and stops the script.
     let again = run_playbook(&moto, &script, &["--execute"]);
@@ -262,11 +267,11 @@ fn markdown_checklist_groups_per_key_in_english_and_korean() {
         ko.contains("**비활성화**") && ko.contains("발견 위치:"),
         "{ko}"
     );
-    // Commands are the same in both languages (the window end may differ by a second).
+    // Commands are the same in both languages.
     let commands = |md: &str| -> Vec<String> {
         md.lines()
             .filter(|l| l.starts_with("  aws ") || l.starts_with("  USER_NAME="))
-            .map(|l| l.split(" --end-time ").next().unwrap_or(l).to_string())
+            .map(|l| l.to_string())
             .collect()
     };
     assert!(!commands(&en).is_empty());
