@@ -487,29 +487,36 @@ fn sso_steps(finding: &Finding, window: Window, lang: Lang, out: &mut Vec<Remedi
             policy.replace("USER_ID", "'\"$USER_ID\"'")
         ),
     ));
+    let (span_en, span_ko) = match window.start.map(format_utc) {
+        Some(start) => (
+            format!("from the leak ({start}) to now"),
+            format!("유출 시점({start})부터 지금까지"),
+        ),
+        None => (
+            "over the last 90 days (the leak time is unknown)".to_string(),
+            "최근 90일 동안(유출 시점을 모름)".to_string(),
+        ),
+    };
     out.push(step(
         "investigate",
         tr!(
             lang,
             format!(
-                "See what was done with the token from the leak ({}) to now: GetRoleCredentials \
-                 calls in the Identity Center region name the accounts and roles it reached; \
-                 then look up those role sessions' activity in each account.",
-                format_utc(window.start)
+                "See what was done with the token {span_en}: GetRoleCredentials calls in the \
+                 Identity Center region name the accounts and roles it reached; then look up \
+                 those role sessions' activity in each account."
             ),
             format!(
-                "유출 시점({})부터 지금까지 토큰으로 한 일을 확인합니다. Identity Center 리전의 \
+                "{span_ko} 토큰으로 한 일을 확인합니다. Identity Center 리전의 \
                  GetRoleCredentials 호출이 토큰이 접근한 계정과 역할을 알려 주며, 각 계정에서 그 \
-                 역할 세션의 활동을 조회합니다.",
-                format_utc(window.start)
+                 역할 세션의 활동을 조회합니다."
             ),
         ),
         format!(
             "aws cloudtrail lookup-events --region {region} --lookup-attributes \
-             AttributeKey=EventName,AttributeValue=GetRoleCredentials --start-time {} \
-             --end-time {} --query 'Events[].[EventTime,Username,CloudTrailEvent]' --output text",
-            format_utc(window.start),
-            format_utc(window.end)
+             AttributeKey=EventName,AttributeValue=GetRoleCredentials{} \
+             --query 'Events[].[EventTime,Username,CloudTrailEvent]' --output text",
+            window.start_arg()
         ),
     ));
     if sso.refreshable {

@@ -366,3 +366,16 @@ fn dedup_atoms(atoms: &mut Vec<Atom>) {
         later.part == kept.part && later.start == kept.start && later.end == kept.end
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prefilter stays on aho-corasick's Teddy search, which takes at most 64 patterns
+    /// (past that it falls back to a slower automaton on all text).
+    #[test]
+    fn prefilter_fits_teddy() {
+        let detector = Detector::new(crate::rules::builtin()).unwrap();
+        assert!(detector.prefilter.patterns_len() <= 64);
+    }
+}
