@@ -133,6 +133,15 @@ fn base64_inside_base64_and_gzip_inside_base64() {
     assert_eq!(parts(&run), [pair(K1, S1)]);
     assert_eq!(field(&run.findings[0], "decoded_from"), "base64>base64");
 
+    // `kubectl get secret -o json` order: data before kind.
+    let json = format!(
+        r#"{{"apiVersion": "v1", "data": {{"credentials": "{}"}}, "kind": "Secret", "metadata": {{"name": "aws"}}}}"#,
+        b64(&inner)
+    );
+    let run = scan_one("secret.json", &json);
+    assert_eq!(parts(&run), [pair(K1, S1)]);
+    assert_eq!(field(&run.findings[0], "decoded_from"), "base64>base64");
+
     // A Helm release: base64 (Kubernetes) of base64 of gzip of JSON.
     let json =
         format!(r#"{{"config": {{"aws": {{"AccessKeyId": "{K1}", "SecretAccessKey": "{S1}"}}}}}}"#);

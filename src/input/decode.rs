@@ -119,6 +119,29 @@ fn qp_hex(b: u8) -> Option<u8> {
     }
 }
 
+/// How far from a Kubernetes Secret's `kind: Secret` its values are looked for.
+const K8S_REACH: usize = 64 * 1024;
+
+/// True when the `Secret` at `data[at]` is a Kubernetes kind: `kind: Secret`,
+/// `"kind": "Secret"`, `kind: "Secret"`.
+fn is_k8s_secret_kind(data: &[u8], at: usize) -> bool {
+    if data.get(at..at + 6) != Some(b"Secret")
+        || data.get(at + 6).is_some_and(|b| b.is_ascii_alphanumeric())
+    {
+        return false;
+    }
+    let before = data[at.saturating_sub(16)..at].trim_ascii_end();
+    let before = before
+        .strip_suffix(b"\"")
+        .unwrap_or(before)
+        .trim_ascii_end();
+    let Some(before) = before.strip_suffix(b":") else {
+        return false;
+    };
+    let before = before.strip_suffix(b"\"").unwrap_or(before);
+    before.ends_with(b"kind")
+}
+
 /// How far after a plain name its base64 value may start.
 const NAME_TO_VALUE: usize = 128;
 
@@ -276,9 +299,14 @@ impl DecodeState {
         // Each kind keeps its own `done` mark so a run is looked at once.
         let (mut base64_done, mut url_done, mut json_done, mut qp_done, mut concat_done) =
             (0, 0, 0, 0, 0);
+        let mut k8s_done = 0;
         for tap in taps {
             let at = tap.start;
             match tap.kind {
+                TapKind::Name if at >= k8s_done && is_k8s_secret_kind(data, at) => {
+                    k8s_done = self.k8s_secret_values(data, at);
+                    base64_done = base64_done.max(k8s_done);
+                }
                 TapKind::Name | TapKind::Base64 if at >= base64_done => {
                     let name = tap.kind == TapKind::Name;
                     base64_done = self.base64_at(data, at, tap.end - tap.start, name);
@@ -347,6 +375,54 @@ impl DecodeState {
                 _ => {}
             }
         }
+    }
+
+    /// Records every base64 value of the Kubernetes Secret whose `kind: Secret` is at `at`
+    /// (its `data:` values are base64 by definition, whatever their names, before or after
+    /// the kind): base64 runs of at least [`MIN_BASE64_RUN`] characters within
+    /// [`K8S_REACH`] bytes either side that decode to text or gzip. Returns where the region
+    /// ends.
+    fn k8s_secret_values(&mut self, data: &[u8], at: usize) -> usize {
+        let from = at.saturating_sub(K8S_REACH);
+        let until = data.len().min(at + K8S_REACH);
+        let mut i = from;
+        while i < until {
+            if !b64(data[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < until && b64(data[i]) {
+                i += 1;
+            }
+            // A value: after `: `, `:"`, `": "` (not a word inside text).
+            let before = data[..start].trim_ascii_end();
+            let before = before
+                .strip_suffix(b"\"")
+                .unwrap_or(before)
+                .trim_ascii_end();
+            if i - start >= MIN_BASE64_RUN && before.ends_with(b":") {
+                let (s, e) = run_around(data, start);
+                if let Some(span) = wrapped_run(data, s, e) {
+                    self.body.clear();
+                    self.body
+                        .extend(data[span.clone()].iter().copied().filter(|&b| b64(b)));
+                    if decode_base64(&self.body, &mut self.scratch, &mut self.inflate).is_some() {
+                        i = i.max(span.end);
+                        self.push(span, Encoding::Base64);
+                        continue;
+                    }
+                }
+                if decode_base64(&data[s..e], &mut self.scratch, &mut self.inflate).is_some() {
+                    let mut stop = e;
+                    while stop < data.len() && stop < e + 2 && data[stop] == b'=' {
+                        stop += 1;
+                    }
+                    self.push(s..stop, Encoding::Base64);
+                }
+            }
+        }
+        until
     }
 
     fn push(&mut self, span: Range<usize>, encoding: Encoding) {
