@@ -544,7 +544,7 @@ pub fn render(findings: &[Finding], page: &Page) -> String {
         s.push_str("</section>");
     }
     write_timeline(&mut s, findings);
-    let _ = write!(s, "</main><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(s, "</main><script>{SCRIPT}</script></body></html>");
     s
 }
 
