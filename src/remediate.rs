@@ -2295,11 +2295,7 @@ mod tests {
 
     #[test]
     fn report_key_ids_never_reach_the_shell_unquoted() {
-        for bad in [
-            "AKIA$(touch /tmp/x)",
-            "AKIAR7VZ3MOX`id`",
-            "AKIA;id",
-        ] {
+        for bad in ["AKIA$(touch /tmp/x)", "AKIAR7VZ3MOX`id`", "AKIA;id"] {
             for canary in [None, Some(true)] {
                 let mut f = finding(Some(bad));
                 f.canary = canary;

@@ -467,12 +467,9 @@ fn blast_radius_of_owned_keys_against_moto_iam() {
     );
     let log: Value = serde_json::from_slice(&out.stdout).expect("sarif json");
     let result = &log["runs"][0]["results"][0];
-    assert_eq!(
-        result["properties"]["risk"]["reasons"][0]
-            .as_str()
-            .is_some(),
-        true
-    );
+    assert!(result["properties"]["risk"]["reasons"][0]
+        .as_str()
+        .is_some());
     assert_eq!(result["properties"]["blastRadius"]["user_name"], "reader");
     assert!(result["message"]["text"]
         .as_str()
