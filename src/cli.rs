@@ -101,6 +101,10 @@ pub struct ArchiveArgs {
     /// [default: 1000, or the config's `max_ratio`]
     #[arg(long, value_name = "N")]
     pub max_ratio: Option<u64>,
+    /// Nesting levels of encodings to decode (base64 inside base64, gzip inside base64, ...);
+    /// 0 decodes nothing but UTF-16 files.
+    #[arg(long, value_name = "N", default_value_t = crate::input::decode::DEFAULT_DEPTH)]
+    pub decode_depth: u32,
 }
 
 #[derive(Debug, Args)]

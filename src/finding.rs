@@ -30,6 +30,9 @@ pub enum Kind {
     /// An Amazon Bedrock short-term API key (`bedrock-api-key-…`, a presigned SigV4 URL):
     /// valid up to 12 hours, signed by the access key in `key_id`.
     BedrockShortTermKey,
+    /// An IAM Identity Center (SSO) access token from the AWS CLI's token cache: it buys role
+    /// credentials for every account and role the user is assigned until it expires.
+    SsoToken,
 }
 
 impl Kind {
@@ -42,6 +45,7 @@ impl Kind {
             Kind::PolicyChange => "policy_change",
             Kind::BedrockLongTermKey => "bedrock_long_term_key",
             Kind::BedrockShortTermKey => "bedrock_short_term_key",
+            Kind::SsoToken => "sso_token",
         }
     }
 
@@ -158,6 +162,32 @@ impl Default for Verification {
     }
 }
 
+/// What an AWS CLI SSO token cache entry holds besides the access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoDetails {
+    /// The AWS access portal URL (`https://d-…awsapps.com/start`): names the Identity Center
+    /// instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_url: Option<String>,
+    /// The Identity Center region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The OIDC refresh token; redacted unless `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The OIDC client secret; redacted unless `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// When the client registration (and with it the refresh token's use) ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_expires_at: Option<String>,
+    /// A refresh token, client ID and secret are present and the registration has not
+    /// expired: new access tokens can be minted.
+    pub refreshable: bool,
+}
+
 /// One step of the remediation playbook attached to a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemediationStep {
@@ -189,16 +219,23 @@ pub struct Finding {
     /// The only region the credential works in (a Bedrock short-term key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// When the credential stops working at the latest, as the leaked text says (a Bedrock
-    /// short-term key: signing time plus lifetime), `2026-01-02T03:04:05Z`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id_source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<bool>,
+    /// When the credential stops working at the latest, as the leaked text says (a Bedrock
+    /// short-term key: signing time plus lifetime, `2026-01-02T03:04:05Z`; cached STS
+    /// credentials' `Expiration`; an SSO token's `expiresAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// `expires_at` had passed when the scan ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired: Option<bool>,
+    /// Details of an IAM Identity Center token (kind `sso_token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<SsoDetails>,
     pub location: Location,
     pub fingerprint: String,
     #[serde(default)]
@@ -287,6 +324,8 @@ impl Finding {
             account_id: None,
             account_id_source: None,
             canary: None,
+            expired: None,
+            sso: None,
             location: Location {
                 origin: origin.clone(),
                 line,
@@ -325,6 +364,8 @@ impl Finding {
             account_id: None,
             account_id_source: None,
             canary: None,
+            expired: None,
+            sso: None,
             location: Location {
                 origin: Origin::file(path),
                 line,
@@ -366,6 +407,8 @@ impl Finding {
             account_id: None,
             account_id_source: None,
             canary: None,
+            expired: None,
+            sso: None,
             location: Location {
                 origin: origin.clone(),
                 line,
@@ -409,11 +452,105 @@ impl Finding {
         finding
     }
 
-    /// Replaces the secret and token with their redacted forms.
+    /// Builds the finding for an IAM Identity Center token from the AWS CLI's cache, found in
+    /// a blob from `origin` at `line`:`column`; `now` (Unix seconds) decides what has expired.
+    pub fn from_sso(
+        token: &crate::detect::awscache::SsoToken,
+        origin: &Origin,
+        (line, column): (usize, usize),
+        now: i64,
+    ) -> Finding {
+        let passed = |t: &Option<String>| t.as_deref().and_then(expiry_time).map(|t| t <= now);
+        let expired = passed(&token.expires_at);
+        let registration_over = passed(&token.registration_expires_at);
+        let refreshable = token.refresh_token.is_some()
+            && token.client_id.is_some()
+            && token.client_secret.is_some()
+            && registration_over != Some(true);
+        // A live access token or a usable refresh token reaches every assigned account.
+        let severity = match (expired, refreshable) {
+            (Some(false), _) | (_, true) => Severity::High,
+            (None, false) => Severity::Medium,
+            (Some(true), false) => Severity::Low,
+        };
+        let fingerprint = fingerprint(&[
+            Kind::SsoToken.as_str().as_bytes(),
+            token.access_token.as_bytes(),
+            token.refresh_token.as_deref().unwrap_or("").as_bytes(),
+            &origin.path_raw(),
+            origin.archive_member.as_deref().unwrap_or("").as_bytes(),
+        ]);
+        Finding {
+            rule: SSO_TOKEN_RULE.to_string(),
+            kind: Kind::SsoToken,
+            severity,
+            key_id: None,
+            key_type: None,
+            secret: None,
+            session_token: Some(token.access_token.clone()),
+            user_name: None,
+            region: None,
+            account_id: None,
+            account_id_source: None,
+            canary: None,
+            expires_at: token.expires_at.clone(),
+            expired,
+            // Values off their grammar are left out (the report's reader would refuse them).
+            sso: Some(SsoDetails {
+                start_url: grammatical(&token.start_url, crate::grammar::Field::Url),
+                region: token.region.clone().filter(|r| {
+                    (1..=32).contains(&r.len())
+                        && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                }),
+                refresh_token: grammatical(&token.refresh_token, crate::grammar::Field::SsoToken),
+                client_id: grammatical(&token.client_id, crate::grammar::Field::SsoToken),
+                client_secret: grammatical(&token.client_secret, crate::grammar::Field::SsoToken),
+                registration_expires_at: token.registration_expires_at.clone(),
+                refreshable,
+            }),
+            location: Location {
+                origin: origin.clone(),
+                line,
+                column,
+            },
+            fingerprint,
+            verification: Verification::default(),
+            blast_radius: None,
+            risk: None,
+            remediation: Vec::new(),
+            policy_change: None,
+            suppression: None,
+            inline_allowed: false,
+        }
+    }
+
+    /// Records when temporary credentials expire (`Expiration` of a cached STS response);
+    /// credentials already expired at `now` (Unix seconds) are no longer usable and drop to
+    /// low severity.
+    pub fn set_expiry(&mut self, expires_at: String, now: i64) {
+        let expired = expiry_time(&expires_at).map(|t| t <= now);
+        if expired == Some(true) {
+            self.severity = Severity::Low;
+        }
+        self.expired = expired;
+        self.expires_at = Some(expires_at);
+    }
+
+    /// Replaces the secret and tokens with their redacted forms.
     pub fn redact(&mut self) {
-        for value in [&mut self.secret, &mut self.session_token]
-            .into_iter()
-            .flatten()
+        let sso = self.sso.as_mut();
+        let (refresh, client) = match sso {
+            Some(s) => (s.refresh_token.as_mut(), s.client_secret.as_mut()),
+            None => (None, None),
+        };
+        for value in [
+            self.secret.as_mut(),
+            self.session_token.as_mut(),
+            refresh,
+            client,
+        ]
+        .into_iter()
+        .flatten()
         {
             *value = redact(value);
         }
@@ -437,6 +574,23 @@ impl Finding {
 
 /// The rule id of [`Kind::PolicyChange`] findings.
 pub const POLICY_CHANGE_RULE: &str = "keysweep-policy-change";
+
+/// The rule id of IAM Identity Center tokens from the AWS CLI's cache (found by
+/// [`crate::detect::awscache`], not by a pattern rule).
+pub const SSO_TOKEN_RULE: &str = "aws-sso-token-cache";
+
+/// `value` when it matches `field`'s grammar.
+fn grammatical(value: &Option<String>, field: crate::grammar::Field) -> Option<String> {
+    value.clone().filter(|v| field.matches(v))
+}
+
+/// Unix seconds of an expiry time as the AWS CLI caches write it (RFC 3339, `…Z`,
+/// `…+00:00`, or the older `…UTC`).
+pub fn expiry_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let s = s.strip_suffix("UTC").unwrap_or(s);
+    crate::remediate::parse_date(s)
+}
 
 /// Shows the first 4 characters of a secret and its length: `wJal…(40 chars)`.
 pub fn redact(secret: &str) -> String {

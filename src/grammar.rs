@@ -33,6 +33,12 @@ pub enum Field {
     /// An Amazon Bedrock API key: `ABSK` or `bedrock-api-key-`, then base64 (`[A-Za-z0-9+/]`,
     /// up to two `=`), at most 8 KiB in all (see [`crate::bedrock`]).
     ApiKey,
+    /// An IAM Identity Center token, refresh token, client ID or client secret from the AWS
+    /// CLI's SSO cache: 20 to 8192 characters `[A-Za-z0-9+/=_.:-]`.
+    SsoToken,
+    /// An IAM Identity Center start URL: `https://` and at most 2048 characters of URL syntax
+    /// (no space, quote, backslash or control character).
+    Url,
 }
 
 /// The prefixes of Amazon Bedrock API keys: long-term, short-term.
@@ -66,6 +72,8 @@ impl Field {
             Field::Fingerprint => "fingerprint",
             Field::Commit => "commit",
             Field::ApiKey => "api_key",
+            Field::SsoToken => "sso_token",
+            Field::Url => "start_url",
         }
     }
 
@@ -84,6 +92,10 @@ impl Field {
                 "an Amazon Bedrock API key: ABSK or bedrock-api-key- and base64 (A-Z, a-z, 0-9, \
                  +, /, up to two =)"
             }
+            Field::SsoToken => {
+                "an IAM Identity Center token: 20 to 8192 characters A-Z, a-z, 0-9 and +/=_.:-"
+            }
+            Field::Url => "an https:// URL of at most 2048 characters, without quotes or spaces",
         }
     }
 
@@ -118,6 +130,20 @@ impl Field {
                     && !bare.is_empty()
                     && body.len() - bare.len() <= 2
                     && bare.bytes().all(is_base64)
+            }
+            Field::SsoToken => {
+                (20..=8192).contains(&b.len())
+                    && b.iter()
+                        .all(|&c| c.is_ascii_alphanumeric() || b"+/=_.:-".contains(&c))
+            }
+            Field::Url => {
+                b.len() <= 2048
+                    && value
+                        .strip_prefix("https://")
+                        .is_some_and(|rest| !rest.is_empty())
+                    && b.iter().all(|&c| {
+                        c.is_ascii_alphanumeric() || b"-._~:/?#[]@!&()*+,;=%".contains(&c)
+                    })
             }
         }
     }

@@ -324,6 +324,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             threads: threads(args.common.threads),
         },
         archive: archive_options(&args.archive, &setup.config),
+        decode_depth: args.archive.decode_depth,
         observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
         shard: args.shard.unwrap_or_default(),
         ..ScanOptions::default()
@@ -433,6 +434,7 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
         threads: threads(args.common.threads),
         archive: archive_options(&args.archive, &setup.config),
         shard: args.shard.unwrap_or_default(),
+        decode_depth: args.archive.decode_depth,
     };
     let scanned = git::scan(&setup.detector, repo, &opts)?;
     for warning in &scanned.warnings {

@@ -13,12 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::allow;
+use crate::detect::awscache;
+use crate::detect::encoded::TapKind;
 use crate::detect::{Detector, ScanState};
-use crate::finding::{self, Finding};
+use crate::finding::{self, Finding, KeyType};
 use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::decode::{self, DecodeState};
 use crate::input::fs::{self, WalkItem, WalkOptions};
-use crate::input::{InputError, Origin};
+use crate::input::{office, pdf, sqlite, InputError, Origin};
 use crate::shard::Shard;
 
 /// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
@@ -38,6 +40,8 @@ pub struct ScanOptions {
     /// How archives and compressed files are opened (depth 0: scanned as raw bytes), and the
     /// segment size every input is read in.
     pub archive: ArchiveOptions,
+    /// Nesting levels of encodings decoded (`--decode-depth`).
+    pub decode_depth: u32,
     /// Told about each file as it is done (the progress bar).
     pub observer: Option<Arc<dyn Observer>>,
     /// The part of the inputs this run scans (`--shard K/N`), by each file's path as reached
@@ -57,6 +61,7 @@ impl Default for ScanOptions {
             walk: WalkOptions::default(),
             chunk: CHUNK,
             archive: ArchiveOptions::default(),
+            decode_depth: decode::DEFAULT_DEPTH,
             observer: None,
             shard: Shard::all(),
         }
@@ -188,7 +193,13 @@ pub struct BlobScanner<'d> {
     segment: Vec<u8>,
     /// Segment buffer for archive members.
     archive_segment: Vec<u8>,
+    /// Offsets of `startUrl` in the blob being scanned (AWS CLI SSO token cache entries).
+    sso_hits: Vec<usize>,
+    /// What document readers could not scan, for the input's outcome.
+    warnings: Vec<InputError>,
     chunk: usize,
+    /// Nesting levels of encodings `decode` was built for.
+    decode_depth: u32,
 }
 
 impl<'d> BlobScanner<'d> {
@@ -199,8 +210,18 @@ impl<'d> BlobScanner<'d> {
             decode: DecodeState::default(),
             segment: Vec::new(),
             archive_segment: Vec::new(),
+            sso_hits: Vec::new(),
+            warnings: Vec::new(),
             chunk: CHUNK,
+            decode_depth: decode::DEFAULT_DEPTH,
         }
+    }
+
+    /// Decodes up to `depth` nested levels of encodings (default [`decode::DEFAULT_DEPTH`]).
+    pub fn with_decode_depth(mut self, depth: u32) -> Self {
+        self.decode = DecodeState::new(depth);
+        self.decode_depth = depth;
+        self
     }
 
     /// Findings in a blob held in memory, including those behind an encoding (UTF-16,
@@ -208,6 +229,9 @@ impl<'d> BlobScanner<'d> {
     /// opened: this is what every blob (file piece, archive member) ends in.
     pub fn scan_bytes(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
         let mut findings = self.scan_pieces(data, origin);
+        // A whole blob in memory (a file's segment, an archive member, a git blob): the
+        // documents it holds are read too.
+        self.scan_document(data, origin, &mut findings);
         if let Some(encoding) = decode::sniff_utf16(data) {
             let origin = Origin {
                 decoded_from: Some(encoding.as_str().to_string()),
@@ -227,18 +251,82 @@ impl<'d> BlobScanner<'d> {
         findings
     }
 
+    /// Documents that hide text from a plain scan: PDF streams (inflated, and the text they
+    /// draw), SQLite tables (row by row), Office/ODF XML parts (runs of a paragraph joined).
+    /// Each PDF stream and SQLite table is scanned like an archive member (`report.pdf!stream
+    /// 12`, `app.db!table users`); what they reveal is added to `findings`.
+    fn scan_document(&mut self, data: &[u8], origin: &Origin, findings: &mut Vec<Finding>) {
+        let member = |name: &str| Origin {
+            archive_member: Some(match &origin.archive_member {
+                Some(outer) => format!("{outer}!{name}"),
+                None => name.to_string(),
+            }),
+            ..origin.clone()
+        };
+        let decoded = |origin: Origin, how: &str| Origin {
+            decoded_from: Some(match &origin.decoded_from {
+                Some(outer) => format!("{outer}{}{how}", decode::CHAIN_SEPARATOR),
+                None => how.to_string(),
+            }),
+            ..origin
+        };
+        if pdf::sniff(data) {
+            let read = pdf::read(data);
+            for part in read.parts {
+                let mut o = member(&part.name);
+                if part.text {
+                    o = decoded(o, "pdf-text");
+                }
+                let found = self.scan_pieces(&part.bytes, &o);
+                decode::merge_decoded(findings, found);
+            }
+            if !read.not_scanned.is_empty() {
+                let path = match &origin.archive_member {
+                    Some(m) => format!("{}!{m}", origin.path),
+                    None => origin.path.clone(),
+                };
+                self.warnings.push(InputError {
+                    path,
+                    message: format!(
+                        "PDF streams not scanned (filters keysweep does not decode): {}",
+                        read.not_scanned.join(", ")
+                    ),
+                });
+            }
+        } else if sqlite::sniff(data) {
+            for table in sqlite::read(data) {
+                let o = member(&format!("table {}", table.name));
+                let found = self.scan_pieces(&table.text, &o);
+                decode::merge_decoded(findings, found);
+            }
+        } else if office::sniff(data) {
+            let text = office::text(data);
+            let o = decoded(origin.clone(), "office-text");
+            let found = self.scan_pieces(&text, &o);
+            decode::merge_decoded(findings, found);
+        }
+    }
+
     /// Findings in a blob, scanned in pieces that stay in cache between the detector's pass
     /// and the decoders' pass.
     fn scan_pieces(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
         let detector = self.detector;
         self.state.clear();
         self.decode.clear();
+        self.sso_hits.clear();
         let step = self.chunk.clamp(1, CACHE_PIECE);
         let mut start = 0;
         loop {
             let end = data.len().min(start + step);
             detector.scan_range(data, start..end, &mut self.state);
             self.decode.collect(data, self.state.taps());
+            self.sso_hits.extend(
+                self.state
+                    .taps()
+                    .iter()
+                    .filter(|t| t.kind == TapKind::SsoCache)
+                    .map(|t| t.start),
+            );
             self.state.clear_taps();
             if end >= data.len() {
                 break;
@@ -257,9 +345,26 @@ impl<'d> BlobScanner<'d> {
                 .map(|(m, position)| {
                     let mut finding = Finding::from_match(detector, m, origin, position);
                     finding.inline_allowed = allow::allowed(data, m);
+                    // Cached temporary credentials say when they expire.
+                    if finding.key_type == Some(KeyType::Temporary) {
+                        if let Some(expiry) = awscache::expiration_near(data, m.offset) {
+                            finding.set_expiry(expiry, unix_now());
+                        }
+                    }
                     finding
                 })
                 .collect();
+        }
+        if !self.sso_hits.is_empty() {
+            let tokens = awscache::sso_tokens(data, &self.sso_hits);
+            let offsets: Vec<usize> = tokens.iter().map(|t| t.offset).collect();
+            let positions = finding::locate(data, &offsets, |_| {});
+            findings.extend(
+                tokens
+                    .iter()
+                    .zip(positions)
+                    .map(|(t, at)| Finding::from_sso(t, origin, at, unix_now())),
+            );
         }
         self.decode.rescan(detector, data, origin, &mut findings);
         findings
@@ -342,6 +447,10 @@ impl<'d> BlobScanner<'d> {
         opts: &ScanOptions,
     ) -> FileOutcome {
         self.chunk = opts.chunk;
+        if self.decode_depth != opts.decode_depth {
+            self.decode = DecodeState::new(opts.decode_depth);
+            self.decode_depth = opts.decode_depth;
+        }
         let mut segment = std::mem::take(&mut self.archive_segment);
         let report = archive::scan_source(
             source,
@@ -351,7 +460,10 @@ impl<'d> BlobScanner<'d> {
             &mut segment,
         );
         self.archive_segment = segment;
-        FileOutcome::from_report(report)
+        let mut out = FileOutcome::from_report(report);
+        // What document readers could not scan (PDF streams with unknown filters).
+        out.warnings.append(&mut self.warnings);
+        out
     }
 
     /// Runs `scan` on this scanner; a panic in it (a bug) becomes an error naming `name`,
@@ -375,7 +487,9 @@ impl<'d> BlobScanner<'d> {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                *self = BlobScanner::new(self.detector).with_chunk(self.chunk);
+                *self = BlobScanner::new(self.detector)
+                    .with_chunk(self.chunk)
+                    .with_decode_depth(self.decode_depth);
                 FileOutcome::failed(
                     name,
                     format!(
@@ -453,7 +567,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
     if !paths.is_empty() {
         let saw_ignore_file = AtomicBool::new(fs::ancestors_have_ignore_files(&paths));
         fs::walk(&paths, &opts.walk, || {
-            let mut scanner = BlobScanner::new(detector);
+            let mut scanner = BlobScanner::new(detector).with_decode_depth(opts.decode_depth);
             let (totals, reached, saw_ignore_file) = (&totals, &reached, &saw_ignore_file);
             Box::new(move |item| match item {
                 WalkItem::File(path) => {
@@ -559,6 +673,13 @@ impl Totals {
             lock(&self.skipped).extend(out.skipped);
         }
     }
+}
+
+/// The current time in Unix seconds (expiry of cached credentials is judged against it).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

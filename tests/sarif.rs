@@ -63,7 +63,7 @@ fn fixture() -> tempfile::TempDir {
         dir.path(),
         "sts.json",
         format!(
-            "{{\"Credentials\": {{\"AccessKeyId\": \"{SESSION_KEY}\", \"SecretAccessKey\": \"{SECRET}\", \"SessionToken\": \"{TOKEN}\", \"Expiration\": \"2026-11-27T22:00:00+00:00\"}}}}\n"
+            "{{\"Credentials\": {{\"AccessKeyId\": \"{SESSION_KEY}\", \"SecretAccessKey\": \"{SECRET}\", \"SessionToken\": \"{TOKEN}\", \"Expiration\": \"2099-11-27T22:00:00+00:00\"}}}}\n"
         ),
     );
     dir

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 
+use super::{glue, placeholder};
+
 /// Bytes of an alphanumeric run: a key ID inside one is not a key ID.
 fn is_alnum(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -101,7 +103,7 @@ pub(crate) fn bounded(data: &[u8], start: usize, end: usize, class: fn(u8) -> bo
 
 /// Checks a key ID candidate at `data[start..end]`.
 pub(crate) fn key_id(data: &[u8], start: usize, end: usize) -> bool {
-    if !bounded(data, start, end, is_alnum) {
+    if !bounded(data, start, end, is_alnum) && !glue::delimited(data, start, end) {
         return false;
     }
     let Some(id) = data.get(start..end) else {
@@ -110,7 +112,7 @@ pub(crate) fn key_id(data: &[u8], start: usize, end: usize) -> bool {
     let Some(body) = id.get(4..) else {
         return false;
     };
-    if has_placeholder_run(body) {
+    if has_placeholder_run(body) || placeholder::key_id_body(body) {
         return false;
     }
     !placeholder_words(false).is_match(id)
@@ -140,7 +142,9 @@ fn continues_base64(data: &[u8], end: usize) -> bool {
 /// Checks a secret access key candidate at `data[start..end]` (possibly with `\/` escapes);
 /// returns the unescaped secret when it passes.
 pub(crate) fn secret(data: &[u8], start: usize, end: usize, entropy_min: f32) -> Option<String> {
-    if start > 0 && is_base64(data[start - 1]) || continues_base64(data, end) {
+    if (start > 0 && is_base64(data[start - 1]) || continues_base64(data, end))
+        && !glue::delimited(data, start, end)
+    {
         return None;
     }
     let value = unescape(&data[start..end]);
@@ -169,7 +173,7 @@ pub(crate) fn secret(data: &[u8], start: usize, end: usize, entropy_min: f32) ->
     if has_placeholder_run(bytes) {
         return None;
     }
-    if placeholder_words(true).is_match(bytes) {
+    if placeholder_words(true).is_match(bytes) || placeholder::secret(bytes) {
         return None;
     }
     if entropy::shannon_entropy(bytes) < entropy_min {

@@ -7,9 +7,13 @@
 //! found exactly once. [`Detector::finish`] then runs the key-ID-relative rules and pairs the
 //! parts into [`Match`]es.
 
+pub mod awscache;
 mod checks;
 pub mod encoded;
+mod glue;
 mod pair;
+mod placeholder;
+mod structure;
 
 use std::ops::Range;
 
@@ -255,7 +259,7 @@ impl Detector {
     pub fn finish(&self, data: &[u8], state: &mut ScanState) -> Vec<Match> {
         self.scan_near_key_ids(data, state);
         dedup_atoms(&mut state.atoms);
-        pair::pair(&state.atoms)
+        pair::pair(&state.atoms, data)
     }
 
     /// Runs the rules that look around each confirmed key ID.
@@ -445,5 +449,13 @@ mod tests {
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("rule `x`: 2 `key_id` capture(s) dropped"));
         assert!(!warnings[0].contains("touch"));
+    }
+
+    /// The prefilter stays on aho-corasick's Teddy search, which takes at most 64 patterns
+    /// (past that it falls back to a slower automaton on all text).
+    #[test]
+    fn prefilter_fits_teddy() {
+        let detector = Detector::new(crate::rules::builtin()).unwrap();
+        assert!(detector.prefilter.patterns_len() <= 64);
     }
 }

@@ -1,6 +1,7 @@
 //! Pairing: key IDs, secrets and session tokens found close together in one blob become one
 //! match, closest first, each part used once.
 
+use super::structure::{Boundaries, Layout};
 use super::{Atom, Match, Part, Span};
 
 /// How far apart (bytes between the nearest edges) a key ID and its secret or token may be.
@@ -19,13 +20,18 @@ fn distance(a: &Atom, b: &Atom) -> usize {
     }
 }
 
-/// Candidate partners of `anchor` among `others` (indices into `atoms`, sorted by start),
-/// as `(distance, partner before anchor, anchor, partner)` for a stable closest-first order.
+/// A candidate pairing, ordered best first: fewest structural boundaries between the parts
+/// (diff sides, records, blocks, lines), then closest, then the partner after the anchor.
+type Candidate = (Boundaries, usize, bool, usize, usize);
+
+/// Candidate partners of `anchor` among `others` (indices into `atoms`, sorted by start).
 fn candidates(
+    data: &[u8],
+    layout: Layout,
     atoms: &[Atom],
     anchors: &[usize],
     others: &[usize],
-    out: &mut Vec<(usize, bool, usize, usize)>,
+    out: &mut Vec<Candidate>,
 ) {
     for &a in anchors {
         let anchor = &atoms[a];
@@ -40,24 +46,34 @@ fn candidates(
             }
             let d = distance(anchor, other);
             if d <= PAIR_DISTANCE {
-                out.push((d, other.start < anchor.start, a, o));
+                let walls = Boundaries::between(
+                    data,
+                    layout,
+                    (anchor.start, anchor.end),
+                    (other.start, other.end),
+                );
+                out.push((walls, d, other.start < anchor.start, a, o));
             }
         }
     }
 }
 
-/// Assigns partners greedily, closest pair first; returns partner index per anchor.
+/// Assigns partners greedily, best candidate first (so a partner across a diff side or a
+/// record is taken only when no partner on the same side or in the same record is left);
+/// returns the partner index per anchor.
 fn assign(
+    data: &[u8],
+    layout: Layout,
     atoms: &[Atom],
     anchors: &[usize],
     others: &[usize],
     taken: &mut [bool],
 ) -> Vec<Option<usize>> {
     let mut cands = Vec::new();
-    candidates(atoms, anchors, others, &mut cands);
+    candidates(data, layout, atoms, anchors, others, &mut cands);
     cands.sort_unstable();
     let mut partner = vec![None; atoms.len()];
-    for (_, _, a, o) in cands {
+    for (_, _, _, a, o) in cands {
         if partner[a].is_none() && !taken[o] {
             partner[a] = Some(o);
             taken[o] = true;
@@ -74,8 +90,8 @@ fn span(atom: &Atom) -> Span {
     }
 }
 
-/// Builds matches from deduplicated atoms sorted by start.
-pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
+/// Builds matches from deduplicated atoms sorted by start; `data` is the blob they are in.
+pub(super) fn pair(atoms: &[Atom], data: &[u8]) -> Vec<Match> {
     let of = |part: Part| -> Vec<usize> {
         (0..atoms.len())
             .filter(|&i| atoms[i].part == part)
@@ -89,14 +105,16 @@ pub(super) fn pair(atoms: &[Atom]) -> Vec<Match> {
         of(Part::User),
     );
     let mut taken = vec![false; atoms.len()];
-    let secret_of = assign(atoms, &keys, &secrets, &mut taken);
+    // The layout matters only when there is a choice of partners.
+    let layout = Layout::of(if keys.len() > 1 { data } else { &[] });
+    let secret_of = assign(data, layout, atoms, &keys, &secrets, &mut taken);
     // Session tokens go with temporary (ASIA) key IDs.
     let temporary: Vec<usize> = keys
         .iter()
         .copied()
         .filter(|&k| takes_token(&atoms[k].value))
         .collect();
-    let token_of = assign(atoms, &temporary, &tokens, &mut taken);
+    let token_of = assign(data, layout, atoms, &temporary, &tokens, &mut taken);
 
     let mut matches = Vec::new();
     for &k in &keys {

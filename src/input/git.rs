@@ -79,6 +79,8 @@ pub struct GitOptions {
     /// introduced a credential at a path is found within one part and merged reports equal
     /// an unsharded one.
     pub shard: Shard,
+    /// Nesting levels of encodings decoded (`--decode-depth`).
+    pub decode_depth: u32,
 }
 
 /// What a git scan produced: the outcome plus warnings (shallow clone, unreadable refs).
@@ -692,6 +694,7 @@ fn scan_blobs(detector: &Detector, git_dir: &Path, jobs: &[Job<'_>], opts: &GitO
     }
     let scan_opts = ScanOptions {
         archive: opts.archive,
+        decode_depth: opts.decode_depth,
         ..ScanOptions::default()
     };
     let threads = match opts.threads {
@@ -1338,6 +1341,7 @@ fn scan_staged(
     let _ = warnings;
     let scan_opts = ScanOptions {
         archive: git_opts.archive,
+        decode_depth: git_opts.decode_depth,
         ..ScanOptions::default()
     };
     let index = repo.index().map_err(git("cannot read the index"))?;

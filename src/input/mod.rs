@@ -9,8 +9,12 @@ pub mod decode;
 pub mod file;
 pub mod fs;
 pub mod git;
+pub mod joined;
+pub mod office;
+pub mod pdf;
 pub mod remote;
 pub mod s3;
+pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
 

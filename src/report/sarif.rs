@@ -301,6 +301,7 @@ fn kind_text(kind: Kind) -> &'static str {
         Kind::PolicyChange => "Change to keysweep's policy",
         Kind::BedrockLongTermKey => "Amazon Bedrock long-term API key",
         Kind::BedrockShortTermKey => "Amazon Bedrock short-term API key",
+        Kind::SsoToken => "AWS IAM Identity Center (SSO) token",
     }
 }
 
