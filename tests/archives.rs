@@ -1,7 +1,7 @@
 //! Archives, compressed files and encodings, end to end: files built at test time with the
 //! compression crates, scanned by the real binary.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Cursor, Write};

@@ -1,6 +1,6 @@
 //! Baselines: accept today's findings, fail only on new ones.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,8 +5,8 @@
 //! and, for the service-specific-credential commands moto does not implement, against a
 //! logging stub `aws` that records its argv).
 
-mod common;
-mod moto;
+use crate::common;
+use crate::moto;
 
 use std::fs;
 use std::path::Path;

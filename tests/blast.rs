@@ -2,8 +2,8 @@
 //! customer and inline policies, MFA devices, login profiles and keys made at test time with
 //! the real aws CLI; keysweep looks them up with the operator's credentials only.
 
-mod common;
-mod moto;
+use crate::common;
+use crate::moto;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -8,7 +8,7 @@
 //!
 //! All keys are made up (generated below from a fixed seed), never real credentials.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //!
 //! All keys here are made up (random base32 / base64), never real credentials.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

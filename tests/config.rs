@@ -1,7 +1,7 @@
 //! `.keysweep.toml`: errors that name the line, allow entries with reasons, excluded paths,
 //! the extra rules directory, discovery in the working directory's repository, `--no-allow`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

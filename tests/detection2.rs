@@ -3,7 +3,7 @@
 //! Every input is generated at test time (python3 for SQLite/marshal/zip/PDF bytes, git for
 //! patches) and scanned by the real binary.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command as Process;

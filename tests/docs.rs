@@ -4,7 +4,7 @@
 //! the release binary and must succeed (exit 0 or 1, no error). A failure names the doc file
 //! and line. How commands are found: see docs/testing.md.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

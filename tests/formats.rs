@@ -1,7 +1,7 @@
 //! Detection across the places people paste AWS keys, and the look-alikes that must stay
 //! quiet. Every case is a real file written to a temp dir and scanned by the real binary.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! `keysweep git` on real repositories built with the git CLI in temp dirs, and the
 //! pre-commit hook run through the real `pre-commit` framework.
 
-mod common;
-mod pytools;
+use crate::common;
+use crate::pytools;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,8 @@
 //! person to look at. Keys come from moto's IAM on 127.0.0.1 (made with the real aws CLI), so
 //! the page shows blast radius and risk too.
 
-mod common;
-mod moto;
+use crate::common;
+use crate::moto;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! What the binary ships besides scanning: shell completions and man pages generated from
 //! its command-line definitions, and a `--version` that names the build.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! What keysweep says about what it did: a scan names where it looked in its one summary line
 //! (also when there was nothing to scan), and every error names the input and what to do.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

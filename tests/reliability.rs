@@ -2,7 +2,7 @@
 //! nothing crashes the scan. Each case is built at test time and run through the real binary
 //! (large inputs live in `benches/reliability.sh`, not here).
 
-mod common;
+use crate::common;
 
 use std::io::{Cursor, Write};
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! `keysweep remediate`: playbooks from real reports. The sh playbook is run with bash and the
 //! real aws CLI against a real moto_server on 127.0.0.1; the md playbook is checked offline.
 
-mod common;
-mod moto;
+use crate::common;
+use crate::moto;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -5,7 +5,7 @@
 //! The playbook runs under the real bash with a PATH holding only a stub `aws` that logs its
 //! argv, and a `command_not_found_handle` that logs any other command the script tries.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! compressed, archived and encoded members, versions behind delete markers, Glacier objects,
 //! objects a bucket policy denies, buckets that do not exist or live in another region.
 
-mod common;
-mod moto;
+use crate::common;
+use crate::moto;
 
 use std::collections::BTreeSet;
 use std::io::{Cursor, Write};

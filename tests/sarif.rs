@@ -1,7 +1,7 @@
 //! SARIF reports, validated against the SARIF 2.1.0 JSON schema; and the GitHub Action that
 //! uploads them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! 127.0.0.1), `--shard K/N` on `scan` and `git`, `keysweep merge`, and the Kubernetes
 //! Indexed Job and GitHub Actions recipes of docs/examples run as they are written.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! again when an earlier run was interrupted; and a machine that cannot reach the package
 //! registry gets an error naming the packages, never a skipped test.
 
-mod pytools;
+use crate::pytools;
 
 use std::net::TcpListener;
 

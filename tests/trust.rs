@@ -1,7 +1,7 @@
 //! Nothing in the scanned data may steer the scan, reach a shell or fool the terminal: every
 //! attack here builds the attacker's files at test time and runs the real binary.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

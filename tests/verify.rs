@@ -2,8 +2,8 @@
 //! `--verify owner|live` against a real moto_server on 127.0.0.1 with keys made by the real
 //! aws CLI. No test talks to any address but loopback.
 
-mod common;
-mod moto;
+use crate::common;
+use crate::moto;
 
 use std::path::Path;
 use std::process::Command;

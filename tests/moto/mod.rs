@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-#[path = "../pytools/mod.rs"]
-pub mod pytools;
+use crate::pytools;
 
 /// A moto server on a free loopback port; killed on drop.
 pub struct Moto {

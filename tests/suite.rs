@@ -1,0 +1,33 @@
+//! The integration test suite as one test binary: one link of the library and its SDKs instead
+//! of one per file (each file below was its own binary; they keep their names as modules, so
+//! `cargo test --release --test suite s3::` runs what `--test s3` used to). Shared helpers live
+//! in `common`, `moto` and `pytools` only.
+
+mod common;
+mod moto;
+mod pytools;
+
+mod archives;
+mod baseline;
+mod bedrock;
+mod blast;
+mod chunks;
+mod cli;
+mod config;
+mod detection2;
+mod docs;
+mod formats;
+mod fuzz_regressions;
+mod git;
+mod html;
+mod manual;
+mod messages;
+mod reliability;
+mod remediate;
+mod remediate_props;
+mod s3;
+mod sarif;
+mod sources;
+mod test_tools;
+mod trust;
+mod verify;
