@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use keysweep::detect::{Detector, ScanState};
-use keysweep::input::Origin;
+use keysweep::finding::Origin;
 use keysweep::rules;
 use keysweep::scan::BlobScanner;
 

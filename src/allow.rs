@@ -5,7 +5,7 @@
 //! before reporting, counts them in the summary, and keeps them with `--no-allow`.
 //! Only the lines of the matches are read. A finding behind an encoding (base64, URL, JSON
 //! escapes, UTF-16) is allowed by a marker on the line of its encoded text, or on its line in
-//! the decoded text (`crate::input::decode`).
+//! the decoded text (`crate::detect::decode`).
 
 use memchr::memmem;
 

@@ -103,7 +103,7 @@ pub struct ArchiveArgs {
     pub max_ratio: Option<u64>,
     /// Nesting levels of encodings to decode (base64 inside base64, gzip inside base64, ...);
     /// 0 decodes nothing but UTF-16 files.
-    #[arg(long, value_name = "N", default_value_t = crate::input::decode::DEFAULT_DEPTH)]
+    #[arg(long, value_name = "N", default_value_t = crate::detect::decode::DEFAULT_DEPTH)]
     pub decode_depth: u32,
 }
 

@@ -6,7 +6,9 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{Detector, Match};
-use crate::input::Origin;
+
+mod origin;
+pub use origin::{path_key, Origin};
 
 /// What was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -195,6 +197,11 @@ pub struct RemediationStep {
     pub why: String,
     pub command: String,
 }
+
+/// `account_id_source` of an account decoded from the key ID.
+pub const SOURCE_DECODED: &str = "decoded";
+/// `account_id_source` of an account STS reported.
+pub const SOURCE_STS: &str = "sts";
 
 /// One leaked credential at one place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -427,7 +434,7 @@ impl Finding {
             Some(BedrockKey::LongTerm(k)) => {
                 finding.user_name = Some(k.user_name);
                 finding.account_id = Some(k.account_id);
-                finding.account_id_source = Some(crate::verify::SOURCE_DECODED.to_string());
+                finding.account_id_source = Some(SOURCE_DECODED.to_string());
             }
             Some(BedrockKey::ShortTerm(k)) => {
                 finding.kind = Kind::BedrockShortTermKey;
@@ -589,7 +596,7 @@ fn grammatical(value: &Option<String>, field: crate::grammar::Field) -> Option<S
 pub fn expiry_time(s: &str) -> Option<i64> {
     let s = s.trim();
     let s = s.strip_suffix("UTC").unwrap_or(s);
-    crate::remediate::parse_date(s)
+    crate::time::parse_date(s)
 }
 
 /// Shows the first 4 characters of a secret and its length: `wJal…(40 chars)`.

@@ -346,7 +346,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             threads: threads(args.common.threads),
             ..s3::Options::default()
         };
-        outcome.merge(s3::scan(detector, &targets, &opts, &s3_opts)?);
+        outcome.merge(scan::scan_s3(detector, &targets, &opts, &s3_opts)?);
     }
     if let Some(progress) = progress {
         progress.finish();
@@ -436,16 +436,11 @@ fn cmd_git(args: GitArgs) -> Result<u8> {
         shard: args.shard.unwrap_or_default(),
         decode_depth: args.archive.decode_depth,
     };
-    let scanned = git::scan(&setup.detector, repo, &opts)?;
-    for warning in &scanned.warnings {
+    let scanned = scan::scan_git(&setup.detector, repo, &opts)?;
+    for warning in &scanned.notes {
         note!("keysweep: warning: {warning}");
     }
-    finish(
-        scanned.outcome,
-        &args.common,
-        &setup,
-        args.allow_policy_change,
-    )
+    finish(scanned, &args.common, &setup, args.allow_policy_change)
 }
 
 /// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.

@@ -2017,8 +2017,8 @@ exit 0
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Origin;
     use crate::finding::{Location, Severity, Verification};
-    use crate::input::Origin;
     use std::time::Duration;
 
     fn finding(key: Option<&str>) -> Finding {

@@ -1,8 +1,11 @@
-//! Wiring of the stages for one scan: inputs -> detector -> findings, on many threads.
+//! The scanner, and the wiring of one scan: sources -> scanner (detector and decoders) ->
+//! findings, on many threads.
 //!
 //! Each worker thread owns a [`BlobScanner`] (detector state and read buffer, reused for every
-//! file); findings and errors are gathered, then sorted, so the output does not depend on the
-//! thread count.
+//! file). Sources that read on their own threads (git, S3) get it as their
+//! [`Sink`](crate::input::Sink) ([`ScanSink`], through [`scan_git`] and [`scan_s3`]); files and
+//! stdin are read here ([`scan_paths`]). Findings and errors are gathered, then sorted, so the
+//! output does not depend on the thread count.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -10,18 +13,22 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::allow;
 use crate::detect::awscache;
+use crate::detect::decode::{self, office, pdf, sqlite, DecodeState};
 use crate::detect::encoded::TapKind;
 use crate::detect::{Detector, ScanState};
-use crate::finding::{self, Finding, KeyType};
+use crate::finding::{self, Finding, KeyType, Origin};
 use crate::input::archive::{self, ArchiveOptions, Source};
-use crate::input::decode::{self, DecodeState};
 use crate::input::fs::{self, WalkItem, WalkOptions};
-use crate::input::{office, pdf, sqlite, InputError, Origin};
+use crate::input::git::{self, GitError, GitOptions};
+use crate::input::s3::{self, S3Error, Target};
+use crate::input::{InputError, Sink};
 use crate::shard::Shard;
+
+pub use crate::input::outcome::{FileOutcome, Observer, Outcome, Stats};
 
 /// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
 pub const CHUNK: usize = 16 * 1024 * 1024;
@@ -49,12 +56,6 @@ pub struct ScanOptions {
     pub shard: Shard,
 }
 
-/// Watches a scan's progress; called from the worker threads.
-pub trait Observer: Send + Sync + std::fmt::Debug {
-    /// One input is done: its size on disk, findings, and archives opened in it.
-    fn file_done(&self, bytes: u64, findings: usize, archives: u64);
-}
-
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
@@ -64,122 +65,6 @@ impl Default for ScanOptions {
             decode_depth: decode::DEFAULT_DEPTH,
             observer: None,
             shard: Shard::all(),
-        }
-    }
-}
-
-/// Counters for the summary line.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    /// Inputs scanned: files, or git blobs when [`Self::blobs`].
-    pub files: u64,
-    /// The inputs were git blobs (for the summary's wording).
-    pub blobs: bool,
-    pub bytes: u64,
-    /// Files the ignore rules kept out of the scan (None when not counted).
-    pub ignored: Option<u64>,
-    pub elapsed: Duration,
-    /// Archives and compressed streams opened (nested ones included).
-    pub archives: u64,
-    /// Bytes they decompressed to.
-    pub decompressed: u64,
-    /// Things not scanned, or not completely: inputs that could not be read, members past a
-    /// limit, encrypted or unsupported members, refused streams, special files skipped in a
-    /// walk, corrupt data. Any makes a scan without findings exit 2.
-    pub unscanned: u64,
-    /// What the S3 part of the scan did (requests, bytes downloaded, objects not scanned).
-    pub s3: Option<crate::input::s3::S3Stats>,
-}
-
-impl Outcome {
-    /// Adds the outcome of another part of the same scan (local paths and S3 objects), keeping
-    /// findings and errors in report order.
-    pub fn merge(&mut self, other: Outcome) {
-        self.findings.extend(other.findings);
-        self.findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        for (mine, theirs) in [
-            (&mut self.errors, other.errors),
-            (&mut self.warnings, other.warnings),
-            (&mut self.skipped, other.skipped),
-        ] {
-            mine.extend(theirs);
-            mine.sort_by(|a, b| a.path.cmp(&b.path));
-        }
-        let (s, o) = (&mut self.stats, other.stats);
-        s.files += o.files;
-        s.bytes += o.bytes;
-        s.ignored = match (s.ignored, o.ignored) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-        };
-        s.elapsed = s.elapsed.max(o.elapsed);
-        s.archives += o.archives;
-        s.decompressed += o.decompressed;
-        s.unscanned += o.unscanned;
-        if o.s3.is_some() {
-            s.s3 = o.s3;
-        }
-    }
-}
-
-/// Everything a scan produced.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub findings: Vec<Finding>,
-    pub errors: Vec<InputError>,
-    /// Notes that lose nothing (a symbolic link loop, ...).
-    pub warnings: Vec<InputError>,
-    /// What was not scanned, and why (counted in [`Stats::unscanned`] with the errors).
-    pub skipped: Vec<InputError>,
-    pub stats: Stats,
-}
-
-impl Outcome {
-    /// True when something was not scanned (completely).
-    pub fn incomplete(&self) -> bool {
-        self.stats.unscanned > 0 || !self.errors.is_empty() || !self.skipped.is_empty()
-    }
-}
-
-/// Everything scanning one input produced.
-#[derive(Debug, Default)]
-pub struct FileOutcome {
-    pub findings: Vec<Finding>,
-    /// Size of the input as read.
-    pub bytes: u64,
-    pub archives: u64,
-    pub decompressed: u64,
-    pub warnings: Vec<InputError>,
-    pub skipped: Vec<InputError>,
-    /// Things not scanned (see [`Stats::unscanned`]).
-    pub unscanned: u64,
-    pub errors: Vec<InputError>,
-}
-
-impl FileOutcome {
-    /// An input that could not be read at all.
-    pub fn failed(path: &str, message: String) -> FileOutcome {
-        FileOutcome {
-            errors: vec![InputError {
-                path: path.to_string(),
-                message,
-            }],
-            unscanned: 1,
-            ..FileOutcome::default()
-        }
-    }
-
-    fn from_report(report: archive::ArchiveReport) -> FileOutcome {
-        FileOutcome {
-            findings: report.findings,
-            bytes: report.bytes,
-            archives: report.archives,
-            decompressed: report.decompressed,
-            warnings: report.warnings,
-            skipped: report.skipped,
-            unscanned: report.unscanned,
-            errors: report.errors,
         }
     }
 }
@@ -225,7 +110,7 @@ impl<'d> BlobScanner<'d> {
     }
 
     /// Findings in a blob held in memory, including those behind an encoding (UTF-16,
-    /// base64, URL-encoding, JSON escapes; see [`crate::input::decode`]). Archives are not
+    /// base64, URL-encoding, JSON escapes; see [`crate::detect::decode`]). Archives are not
     /// opened: this is what every blob (file piece, archive member) ends in.
     pub fn scan_bytes(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
         let mut findings = self.scan_pieces(data, origin);
@@ -452,7 +337,7 @@ impl<'d> BlobScanner<'d> {
             self.decode_depth = opts.decode_depth;
         }
         let mut segment = std::mem::take(&mut self.archive_segment);
-        let report = archive::scan_source(
+        let mut out = archive::scan_source(
             source,
             origin,
             &opts.archive,
@@ -460,7 +345,6 @@ impl<'d> BlobScanner<'d> {
             &mut segment,
         );
         self.archive_segment = segment;
-        let mut out = FileOutcome::from_report(report);
         // What document readers could not scan (PDF streams with unknown filters).
         out.warnings.append(&mut self.warnings);
         out
@@ -629,7 +513,67 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             blobs: false,
             s3: None,
         },
+        notes: Vec::new(),
     }
+}
+
+/// A [`BlobScanner`] as the [`Sink`] sources hand their blobs to: each blob is scanned as a
+/// file with the same bytes is (archives, compression, nesting, limits, encodings), and a
+/// panic in it costs only that blob.
+pub struct ScanSink<'d, 'o> {
+    scanner: BlobScanner<'d>,
+    opts: &'o ScanOptions,
+}
+
+impl<'d, 'o> ScanSink<'d, 'o> {
+    pub fn new(detector: &'d Detector, opts: &'o ScanOptions) -> Self {
+        ScanSink {
+            scanner: BlobScanner::new(detector),
+            opts,
+        }
+    }
+}
+
+impl Sink for ScanSink<'_, '_> {
+    fn blob(&mut self, source: Source<'_>, origin: &Origin) -> FileOutcome {
+        let opts = self.opts;
+        self.scanner
+            .guarded(&origin.name(), |s| s.scan_source(source, origin, opts))
+    }
+}
+
+/// Scans the git repository at or above `path` (its history, a range or the staged changes:
+/// see [`git`]), each blob read once and scanned like a file.
+pub fn scan_git(
+    detector: &Detector,
+    path: &std::path::Path,
+    opts: &GitOptions,
+) -> Result<Outcome, GitError> {
+    let scan_opts = ScanOptions {
+        archive: opts.archive,
+        decode_depth: opts.decode_depth,
+        ..ScanOptions::default()
+    };
+    let sinks = || Box::new(ScanSink::new(detector, &scan_opts)) as Box<dyn Sink + '_>;
+    git::scan(&sinks, path, opts)
+}
+
+/// Scans S3 objects (see [`s3`]), each read as a stream and scanned like a file: findings
+/// sorted, one error per object or bucket that could not be read.
+pub fn scan_s3(
+    detector: &Detector,
+    targets: &[Target],
+    opts: &ScanOptions,
+    s3_opts: &s3::Options,
+) -> Result<Outcome, S3Error> {
+    let sinks = || Box::new(ScanSink::new(detector, opts)) as Box<dyn Sink + '_>;
+    s3::scan(
+        &sinks,
+        targets,
+        opts.shard,
+        opts.observer.as_deref(),
+        s3_opts,
+    )
 }
 
 /// What the worker threads gather.

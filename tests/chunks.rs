@@ -13,9 +13,8 @@ use crate::common;
 use std::path::Path;
 
 use keysweep::detect::Detector;
-use keysweep::finding::{Finding, Kind};
+use keysweep::finding::{Finding, Kind, Origin};
 use keysweep::input::archive::ArchiveOptions;
-use keysweep::input::Origin;
 use keysweep::rules;
 use keysweep::scan::{BlobScanner, ScanOptions};
 use proptest::prelude::*;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use keysweep::config::ScanRoot;
 use keysweep::detect::Detector;
-use keysweep::input::Origin;
+use keysweep::finding::Origin;
 use keysweep::report::{self, Format};
 use keysweep::rules;
 use keysweep::scan::BlobScanner;

@@ -28,6 +28,7 @@ mod remediate_props;
 mod s3;
 mod sarif;
 mod sources;
+mod structure;
 mod test_tools;
 mod trust;
 mod verify;

@@ -10,9 +10,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keysweep::detect::Detector;
-use keysweep::finding::{Finding, VerificationStatus};
+use keysweep::finding::{Finding, Origin, VerificationStatus};
 use keysweep::input::archive::{ArchiveOptions, Format, Source};
-use keysweep::input::Origin;
 use keysweep::remediate::{self, Lang};
 use keysweep::scan::{BlobScanner, ScanOptions};
 

@@ -1,5 +1,5 @@
 //! Signatures of credentials behind an encoding: literals the prefilter looks for besides the
-//! rules' keywords, so the decoders ([`crate::input::decode`]) learn where encoded text may
+//! rules' keywords, so the decoders ([`crate::detect::decode`]) learn where encoded text may
 //! hide a key without a second pass over every byte.
 
 /// What an encoded-credential signature found by the prefilter stands for.

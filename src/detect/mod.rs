@@ -9,6 +9,7 @@
 
 pub mod awscache;
 mod checks;
+pub mod decode;
 pub mod encoded;
 mod glue;
 mod pair;

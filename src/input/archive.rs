@@ -13,8 +13,8 @@
 //! from a memory budget ([`DEFAULT_MAX_MEMORY`]) before it is allocated, and a stream asking
 //! for more is refused. A zip member past a limit is skipped alone (zip has random access);
 //! in a stream, the rest of the stream is. After corrupt data, the rest of the input is
-//! scanned as raw bytes. Everything not scanned is reported ([`ArchiveReport::skipped`],
-//! [`ArchiveReport::errors`]) and counted ([`ArchiveReport::unscanned`]), so a scan that
+//! scanned as raw bytes. Everything not scanned is reported ([`FileOutcome::skipped`],
+//! [`FileOutcome::errors`]) and counted ([`FileOutcome::unscanned`]), so a scan that
 //! missed something never looks clean.
 
 use std::cell::Cell;
@@ -22,8 +22,8 @@ use std::fmt;
 use std::io::{self, Cursor, Read};
 use std::rc::Rc;
 
-use crate::finding::{self, Finding};
-use crate::input::{InputError, Origin};
+use crate::finding::{self, Finding, Origin};
+use crate::input::{FileOutcome, InputError};
 
 /// Nesting levels opened by default (`--archive-depth`).
 pub const DEFAULT_DEPTH: u32 = 3;
@@ -211,28 +211,6 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// What scanning one top-level input produced.
-#[derive(Debug, Default)]
-pub struct ArchiveReport {
-    pub findings: Vec<Finding>,
-    /// Notes that lose nothing (a nested zip read from its local headers, ...).
-    pub warnings: Vec<InputError>,
-    /// What was not scanned, and why: limits reached, encrypted or unsupported members,
-    /// refused decoder windows, nesting past the depth.
-    pub skipped: Vec<InputError>,
-    /// How many things [`Self::skipped`] and [`Self::errors`] stand for (one warning may name
-    /// many members past a limit).
-    pub unscanned: u64,
-    /// Corrupt or truncated data.
-    pub errors: Vec<InputError>,
-    /// Archives and compressed streams opened, nested ones included.
-    pub archives: u64,
-    /// Bytes decompressed.
-    pub decompressed: u64,
-    /// Bytes read from the input itself.
-    pub bytes: u64,
-}
-
 /// The scanner a blob's bytes go to: the plain-file blob scanner.
 pub type ScanFn<'a> = dyn FnMut(&[u8], &Origin) -> Vec<Finding> + 'a;
 
@@ -279,7 +257,7 @@ pub fn scan_source(
     opts: &ArchiveOptions,
     scan: &mut ScanFn<'_>,
     buf: &mut Vec<u8>,
-) -> ArchiveReport {
+) -> FileOutcome {
     let budget = Rc::new(Budget {
         used: Cell::new(0),
         spent: Cell::new(false),
@@ -298,7 +276,7 @@ pub fn scan_source(
         after_limit: 0,
         scan,
         base: origin.clone(),
-        report: ArchiveReport::default(),
+        report: FileOutcome::default(),
         buf: std::mem::take(buf),
     };
     let mut chain = Vec::new();
@@ -704,7 +682,7 @@ struct Walker<'a, 's> {
     after_limit: u64,
     scan: &'a mut ScanFn<'s>,
     base: Origin,
-    report: ArchiveReport,
+    report: FileOutcome,
     /// Segment buffer, reused for every member.
     buf: Vec<u8>,
 }

@@ -3,7 +3,7 @@
 //! Objects are listed (ListObjectsV2, or ListObjectVersions with `--all-versions`) and
 //! downloaded with at most [`Options::concurrency`] GETs in flight; each body is streamed in
 //! bounded pieces to a scanner thread, which sends it through the same archive, compression,
-//! encoding and detector path as a file ([`BlobScanner::scan_source`] with
+//! encoding and detector path as a file (handed to the thread's [`Sink`] as a
 //! [`Source::Reopenable`]): an object is never held whole. A zip, whose directory is at its
 //! end, is read by ranged GETs instead.
 //!
@@ -33,10 +33,10 @@ use thiserror::Error;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::detect::Detector;
+use crate::finding::Origin;
 use crate::input::archive::{ReadSeek, Reopen, Source};
-use crate::input::{InputError, Origin};
-use crate::scan::{BlobScanner, FileOutcome, Outcome, ScanOptions, Stats};
+use crate::input::outcome::{Observer, S3Stats, Stats};
+use crate::input::{FileOutcome, InputError, Outcome, Sink, Sinks};
 use crate::shard::Shard;
 use crate::verify::sts;
 
@@ -138,38 +138,6 @@ impl std::fmt::Debug for Options {
             .field("concurrency", &self.concurrency)
             .field("threads", &self.threads)
             .finish()
-    }
-}
-
-/// What the S3 part of a scan did, for the summary line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct S3Stats {
-    /// ListObjectsV2 / ListObjectVersions requests.
-    pub list_requests: u64,
-    /// GetObject requests (ranged reads of zips included).
-    pub get_requests: u64,
-    /// HeadBucket and GetBucketLocation requests (finding regions).
-    pub other_requests: u64,
-    /// Body bytes downloaded.
-    pub bytes_read: u64,
-    /// Objects (or versions) scanned.
-    pub objects: u64,
-    /// Objects in Glacier / Deep Archive storage: not scanned.
-    pub archived: u64,
-    /// Keys left out by `--include` / `--exclude` (or the shard).
-    pub filtered: u64,
-    /// Objects that could not be read (each one is an error).
-    pub failed: u64,
-    /// Listed objects not scanned because the run was interrupted.
-    pub interrupted: u64,
-    /// The run was interrupted (Ctrl-C).
-    pub was_interrupted: bool,
-}
-
-impl S3Stats {
-    /// Objects listed for scanning that were not scanned.
-    pub fn not_scanned(&self) -> u64 {
-        self.archived + self.failed + self.interrupted
     }
 }
 
@@ -329,12 +297,14 @@ struct Opened {
     pieces: mpsc::Receiver<Piece>,
 }
 
-/// Scans `targets` with `detector`, like [`crate::scan::scan_paths`] scans files: findings
-/// sorted, one error per object or bucket that could not be read.
+/// Reads the objects of `targets` in `shard` and hands each to a sink made by `sinks` (one
+/// per scanner thread), telling `observer` as each is done: findings sorted, one error per
+/// object or bucket that could not be read.
 pub fn scan(
-    detector: &Detector,
+    sinks: &Sinks<'_>,
     targets: &[Target],
-    opts: &ScanOptions,
+    shard: Shard,
+    observer: Option<&dyn Observer>,
     s3: &Options,
 ) -> Result<Outcome, S3Error> {
     let started = Instant::now();
@@ -371,7 +341,7 @@ pub fn scan(
             .map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
         clients: HashMap::new(),
         filter,
-        shard: opts.shard,
+        shard,
         all_versions: s3.all_versions,
         shared: Arc::clone(&shared),
         permits: Arc::new(Semaphore::new(concurrency)),
@@ -386,13 +356,13 @@ pub fn scan(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
-                let mut scanner = BlobScanner::new(detector);
+                let mut sink = sinks();
                 loop {
                     let job = lock(&jobs_rx).blocking_recv();
                     let Some(job) = job else { break };
-                    let out = run_job(&mut scanner, job, opts, &shared, &handle);
+                    let out = run_job(&mut *sink, job, &shared, &handle);
                     if let Some(out) = out {
-                        if let Some(observer) = &opts.observer {
+                        if let Some(observer) = observer {
                             observer.file_done(out.bytes, out.findings.len(), out.archives);
                         }
                         lock(&totals).add(&out);
@@ -463,6 +433,7 @@ pub fn scan(
             s3: Some(stats),
             ..Stats::default()
         },
+        notes: Vec::new(),
     };
     Ok(outcome)
 }
@@ -857,25 +828,12 @@ async fn fetch(object: ObjectRef, shared: &Shared, jobs: &mpsc::Sender<Job>) {
     }
 }
 
-/// Scans one job on a scanner thread; `None` when the run was interrupted first.
-fn run_job(
-    scanner: &mut BlobScanner<'_>,
-    job: Job,
-    opts: &ScanOptions,
-    shared: &Shared,
-    handle: &Handle,
-) -> Option<FileOutcome> {
+/// Hands one job to a scanner thread's sink; `None` when the run was interrupted first.
+fn run_job(sink: &mut dyn Sink, job: Job, shared: &Shared, handle: &Handle) -> Option<FileOutcome> {
     match job {
         Job::Failed { object, message } => {
             bump(&shared.counters.failed, 1);
-            Some(FileOutcome {
-                errors: vec![InputError {
-                    path: object.name(None),
-                    message,
-                }],
-                unscanned: 1,
-                ..FileOutcome::default()
-            })
+            Some(FileOutcome::failed(&object.name(None), message))
         }
         Job::Open(opened) => {
             if shared.cancelled() {
@@ -895,9 +853,7 @@ fn run_job(
                 shared,
                 handle,
             };
-            let out = scanner.guarded(&origin.name(), |s| {
-                s.scan_source(Source::Reopenable(&mut source), &origin, opts)
-            });
+            let out = sink.blob(Source::Reopenable(&mut source), &origin);
             if out.bytes == 0 && out.findings.is_empty() && !out.errors.is_empty() {
                 bump(&shared.counters.failed, 1);
             }

@@ -1,16 +1,16 @@
 //! Verification: whose key is it, and is it live?
 //!
 //! Offline and always ([`annotate_offline`]): the owning account decoded from the key ID
-//! ([`decode`]) and the known canary-token accounts flagged ([`canary`]). Opt-in and over the
+//! ([`account`]) and the known canary-token accounts flagged ([`canary`]). Opt-in and over the
 //! network ([`verify`]): `owner` asks STS GetAccessKeyInfo with the operator's own credentials
 //! (the found secret is never sent); `live` signs STS GetCallerIdentity with the found pair.
 //! Both make one request per distinct key, at most [`Options::concurrency`] at a time, with
 //! timeouts and retries. The tokio runtime is created here and dropped before returning: the
 //! scan itself never runs on it.
 
+pub mod account;
 pub mod blast;
 pub mod canary;
-pub mod decode;
 pub(crate) mod sts;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,10 +22,8 @@ use thiserror::Error;
 use crate::finding::{Finding, KeyType, Kind, VerificationStatus};
 use sts::{CallError, Identity, Limits};
 
-/// `account_id_source` of an account decoded from the key ID.
-pub const SOURCE_DECODED: &str = "decoded";
-/// `account_id_source` of an account STS reported.
-pub const SOURCE_STS: &str = "sts";
+/// The values of `account_id_source` (kept with the [`Finding`] they describe).
+pub use crate::finding::{SOURCE_DECODED, SOURCE_STS};
 
 /// Which network check `--verify` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -123,7 +121,7 @@ pub fn annotate_offline(findings: &mut [Finding]) {
             if let Some(account) = finding
                 .key_id
                 .as_deref()
-                .and_then(|k| decode::account_id(k).ok())
+                .and_then(|k| account::account_id(k).ok())
             {
                 finding.account_id = Some(account);
                 finding.account_id_source = Some(SOURCE_DECODED.to_string());

@@ -3,7 +3,7 @@
 //! block scalars, `\`-continued shell lines), compressed data inside base64 (a Helm release),
 //! URL-encoding (`%2F`, `%2B` in a query string), JSON and Java `\uXXXX` escapes,
 //! quoted-printable mail bodies (`=3D`, `=2B`, `=2F`, `=` soft line breaks) and string
-//! literals the language joins (`"AKIA" + "…"`, see [`super::joined`]).
+//! literals the language joins (`"AKIA" + "…"`, see [`joined`]).
 //!
 //! Cost is kept off the common path by cheap prefilters that run while a blob is scanned
 //! ([`DecodeState::collect`]) and only record *triggers*: a base64 run long enough to hold a key
@@ -25,6 +25,15 @@
 //!
 //! UTF-16 is whole-blob: [`sniff_utf16`] recognises it (byte order mark, or many NUL bytes at
 //! odd or even positions) and [`Utf16Reader`] transcodes it to UTF-8 as a stream.
+//!
+//! Documents that hide text from a plain scan are read into text the detector runs over
+//! again: PDF streams and the text they draw ([`pdf`]), SQLite tables ([`sqlite`]), Office and
+//! OpenDocument XML parts ([`office`]).
+
+pub mod joined;
+pub mod office;
+pub mod pdf;
+pub mod sqlite;
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -35,9 +44,7 @@ use base64::Engine;
 use crate::allow;
 use crate::detect::encoded::{Tap, TapKind};
 use crate::detect::{Detector, Match, ScanState};
-use crate::finding::{self, Finding};
-use crate::input::joined;
-use crate::input::Origin;
+use crate::finding::{self, Finding, Origin};
 
 /// A decoding that can reveal a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

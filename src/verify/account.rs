@@ -6,7 +6,7 @@ use thiserror::Error;
 
 /// Why a key ID yields no account.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum DecodeError {
+pub enum AccountIdError {
     /// Not a 4-letter prefix followed by 16 base32 characters.
     #[error("not an access key ID (4-letter prefix + 16 characters of A-Z, 2-7)")]
     NotAKeyId,
@@ -28,17 +28,17 @@ fn base32_value(c: u8) -> Option<u64> {
 ///
 /// The 16 characters after the prefix are base32 (80 bits); the account is bits 1..40 of the
 /// first 48 (`(z & 0x7fff_ffff_ff80) >> 7`).
-pub fn account_id(key_id: &str) -> Result<String, DecodeError> {
+pub fn account_id(key_id: &str) -> Result<String, AccountIdError> {
     let bytes = key_id.as_bytes();
     if bytes.len() != 20 || !bytes[..4].iter().all(u8::is_ascii_uppercase) {
-        return Err(DecodeError::NotAKeyId);
+        return Err(AccountIdError::NotAKeyId);
     }
     let mut body: u128 = 0;
     for &c in &bytes[4..] {
-        body = (body << 5) | u128::from(base32_value(c).ok_or(DecodeError::NotAKeyId)?);
+        body = (body << 5) | u128::from(base32_value(c).ok_or(AccountIdError::NotAKeyId)?);
     }
     if matches!(bytes[4], b'I' | b'J') {
-        return Err(DecodeError::LegacyFormat);
+        return Err(AccountIdError::LegacyFormat);
     }
     // 80 bits in all; the first 48 are the top of `body`.
     let z = (body >> 32) as u64;
@@ -70,11 +70,11 @@ mod tests {
     fn legacy_keys_are_not_decoded() {
         assert_eq!(
             account_id("AKIAIOSFODNN7EXAMPLE"),
-            Err(DecodeError::LegacyFormat)
+            Err(AccountIdError::LegacyFormat)
         );
         assert_eq!(
             account_id("AKIAJ3EGUFABCDEFGHIJ"),
-            Err(DecodeError::LegacyFormat)
+            Err(AccountIdError::LegacyFormat)
         );
     }
 
@@ -90,7 +90,7 @@ mod tests {
             "AKIArzpuzdikcuasgrlh",
             "AKIARZPUZDIKCUASGRLÉ",
         ] {
-            assert_eq!(account_id(bad), Err(DecodeError::NotAKeyId), "{bad:?}");
+            assert_eq!(account_id(bad), Err(AccountIdError::NotAKeyId), "{bad:?}");
         }
     }
 }
