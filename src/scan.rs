@@ -23,6 +23,8 @@ use crate::input::fs::{self, WalkItem, WalkOptions};
 use crate::input::{office, pdf, sqlite, InputError, Origin};
 use crate::shard::Shard;
 
+pub mod pieces;
+
 /// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
 pub const CHUNK: usize = 16 * 1024 * 1024;
 
@@ -47,12 +49,28 @@ pub struct ScanOptions {
     /// The part of the inputs this run scans (`--shard K/N`), by each file's path as reached
     /// from the scan roots (`-` for stdin).
     pub shard: Shard,
+    /// Threads that scan the segments of one input larger than a segment (a big file, a
+    /// stream, a decompressed dump) while the thread reading it goes on reading: 0 uses
+    /// `walk.threads` (one per core when that is 0 too), 1 scans them on the reading thread.
+    pub segment_threads: usize,
+    /// The one input at a time whose segments are scanned by workers (shared by clones).
+    pub pipeline: pieces::PipelineSlot,
 }
 
 /// Watches a scan's progress; called from the worker threads.
 pub trait Observer: Send + Sync + std::fmt::Debug {
     /// One input is done: its size on disk, findings, and archives opened in it.
     fn file_done(&self, bytes: u64, findings: usize, archives: u64);
+}
+
+impl ScanOptions {
+    /// Threads scanning the segments of one large input (see [`Self::segment_threads`]).
+    fn segment_workers(&self) -> usize {
+        match (self.segment_threads, self.walk.threads) {
+            (0, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (0, n) | (n, _) => n,
+        }
+    }
 }
 
 impl Default for ScanOptions {
@@ -64,6 +82,8 @@ impl Default for ScanOptions {
             decode_depth: decode::DEFAULT_DEPTH,
             observer: None,
             shard: Shard::all(),
+            segment_threads: 0,
+            pipeline: pieces::PipelineSlot::default(),
         }
     }
 }
@@ -78,6 +98,9 @@ pub struct Stats {
     pub bytes: u64,
     /// Files the ignore rules kept out of the scan (None when not counted).
     pub ignored: Option<u64>,
+    /// Files and directories `[scan] exclude` kept out of the walk (a directory counts once:
+    /// it is never read).
+    pub excluded: u64,
     pub elapsed: Duration,
     /// Archives and compressed streams opened (nested ones included).
     pub archives: u64,
@@ -113,6 +136,7 @@ impl Outcome {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
         };
+        s.excluded += o.excluded;
         s.elapsed = s.elapsed.max(o.elapsed);
         s.archives += o.archives;
         s.decompressed += o.decompressed;
@@ -452,11 +476,16 @@ impl<'d> BlobScanner<'d> {
             self.decode_depth = opts.decode_depth;
         }
         let mut segment = std::mem::take(&mut self.archive_segment);
+        let threads = opts.segment_workers();
         let report = archive::scan_source(
             source,
             origin,
             &opts.archive,
-            &mut |d, o| self.scan_bytes(d, o),
+            &mut Segments {
+                scanner: self,
+                threads,
+                slot: &opts.pipeline,
+            },
             &mut segment,
         );
         self.archive_segment = segment;
@@ -505,6 +534,58 @@ impl<'d> BlobScanner<'d> {
     pub fn with_chunk(mut self, chunk: usize) -> Self {
         self.chunk = chunk;
         self
+    }
+}
+
+/// A blob scanner as the archive reader sees it: segments of a large blob are scanned by
+/// `threads` workers (each with a scanner of its own, built like this one) while the
+/// calling thread reads and decompresses (see [`pieces`]).
+struct Segments<'s, 'd> {
+    scanner: &'s mut BlobScanner<'d>,
+    threads: usize,
+    slot: &'s pieces::PipelineSlot,
+}
+
+impl archive::StreamScan for Segments<'_, '_> {
+    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
+        self.scanner.scan_bytes(data, origin)
+    }
+
+    fn scan_stream(
+        &mut self,
+        reader: &mut dyn Read,
+        origin: &Origin,
+        buf: &mut Vec<u8>,
+        segment: usize,
+        overlap: usize,
+    ) -> (Vec<Finding>, io::Result<()>) {
+        let (detector, chunk, depth) = (
+            self.scanner.detector,
+            self.scanner.chunk,
+            self.scanner.decode_depth,
+        );
+        let make_worker = move || -> Box<pieces::SegmentFn<'_>> {
+            let mut scanner = BlobScanner::new(detector)
+                .with_chunk(chunk)
+                .with_decode_depth(depth);
+            Box::new(move |data: &[u8], origin: &Origin| {
+                let found = scanner.scan_bytes(data, origin);
+                (found, std::mem::take(&mut scanner.warnings))
+            })
+        };
+        let scanner = &mut *self.scanner;
+        let (found, warnings, result) = pieces::scan_stream(
+            reader,
+            origin,
+            &mut |data: &[u8], origin: &Origin| (scanner.scan_bytes(data, origin), Vec::new()),
+            &make_worker,
+            (self.threads, self.slot),
+            buf,
+            segment,
+            overlap,
+        );
+        self.scanner.warnings.extend(warnings);
+        (found, result)
     }
 }
 
@@ -622,6 +703,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             files: totals.files.into_inner(),
             bytes: totals.bytes.into_inner(),
             ignored,
+            excluded: opts.walk.exclude.as_ref().map_or(0, |e| e.count()),
             elapsed: started.elapsed(),
             archives: totals.archives.into_inner(),
             decompressed: totals.decompressed.into_inner(),
