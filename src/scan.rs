@@ -427,7 +427,10 @@ impl<'d> BlobScanner<'d> {
         if !before.is_file() {
             return self.scan_source(Source::Stream(&mut file), &origin, opts);
         }
-        let mut out = self.scan_source(Source::File(&mut file), &origin, opts);
+        let mut out = match self.scan_large_file(&file, &origin, opts) {
+            Some(out) => out,
+            None => self.scan_source(Source::File(&mut file), &origin, opts),
+        };
         let after = file.metadata().ok();
         // Size and modification time as when it was opened. (The bytes read are not
         // compared: a refused stream or a limit stops reading early, and says so itself.)
@@ -447,6 +450,62 @@ impl<'d> BlobScanner<'d> {
             out.unscanned += 1;
         }
         out
+    }
+
+    /// A regular file larger than one segment that is not an archive or a compressed stream
+    /// (nor a format keysweep names but cannot unpack): its segments are read by positioned
+    /// reads and scanned by the workers (see [`pieces::scan_file`]), with the findings,
+    /// notes and errors reading it front to back gives. None when it is not such a file or
+    /// the workers are not available: the caller reads it front to back.
+    #[cfg(unix)]
+    fn scan_large_file(
+        &mut self,
+        file: &File,
+        origin: &Origin,
+        opts: &ScanOptions,
+    ) -> Option<FileOutcome> {
+        use std::os::unix::fs::FileExt;
+        let segment = opts.archive.segment.max(1024);
+        let overlap = archive::SEGMENT_OVERLAP.min(segment / 4) & !1;
+        if file.metadata().ok()?.len() <= segment as u64 {
+            return None;
+        }
+        let mut head = vec![0; 512];
+        let n = file.read_at(&mut head, 0).ok()?;
+        head.truncate(n);
+        if opts.archive.depth > 0
+            && (archive::sniff(&head).is_some() || archive::unsupported(&head).is_some())
+        {
+            return None;
+        }
+        let make_worker = workers(self.detector, opts.chunk, opts.decode_depth);
+        let (findings, warnings, bytes, result) = pieces::scan_file(
+            file,
+            origin,
+            &make_worker,
+            (opts.segment_workers(), &opts.pipeline),
+            segment,
+            overlap,
+        )?;
+        let mut out = FileOutcome {
+            findings,
+            bytes,
+            warnings,
+            ..FileOutcome::default()
+        };
+        if let Err(e) = result {
+            out.errors.push(InputError {
+                path: origin.name(),
+                message: format!("cannot read: {e}"),
+            });
+            out.unscanned += 1;
+        }
+        Some(out)
+    }
+
+    #[cfg(not(unix))]
+    fn scan_large_file(&mut self, _: &File, _: &Origin, _: &ScanOptions) -> Option<FileOutcome> {
+        None
     }
 
     /// Everything a stream of bytes yields (stdin, a pipe, an object body fetched from
@@ -559,20 +618,11 @@ impl archive::StreamScan for Segments<'_, '_> {
         segment: usize,
         overlap: usize,
     ) -> (Vec<Finding>, io::Result<()>) {
-        let (detector, chunk, depth) = (
+        let make_worker = workers(
             self.scanner.detector,
             self.scanner.chunk,
             self.scanner.decode_depth,
         );
-        let make_worker = move || -> Box<pieces::SegmentFn<'_>> {
-            let mut scanner = BlobScanner::new(detector)
-                .with_chunk(chunk)
-                .with_decode_depth(depth);
-            Box::new(move |data: &[u8], origin: &Origin| {
-                let found = scanner.scan_bytes(data, origin);
-                (found, std::mem::take(&mut scanner.warnings))
-            })
-        };
         let scanner = &mut *self.scanner;
         let (found, warnings, result) = pieces::scan_stream(
             reader,
@@ -581,11 +631,28 @@ impl archive::StreamScan for Segments<'_, '_> {
             &make_worker,
             (self.threads, self.slot),
             buf,
-            segment,
-            overlap,
+            (segment, overlap),
         );
         self.scanner.warnings.extend(warnings);
         (found, result)
+    }
+}
+
+/// Builds, on each worker thread, a scanner like the calling one (`detector`, piece size,
+/// decoding depth) that hands back its findings and document notes per segment.
+fn workers<'d>(
+    detector: &'d Detector,
+    chunk: usize,
+    depth: u32,
+) -> impl Fn() -> Box<pieces::SegmentFn<'d>> + Sync + 'd {
+    move || -> Box<pieces::SegmentFn<'d>> {
+        let mut scanner = BlobScanner::new(detector)
+            .with_chunk(chunk)
+            .with_decode_depth(depth);
+        Box::new(move |data: &[u8], origin: &Origin| {
+            let found = scanner.scan_bytes(data, origin);
+            (found, std::mem::take(&mut scanner.warnings))
+        })
     }
 }
 

@@ -1353,7 +1353,7 @@ impl Walker<'_, '_> {
 
 /// Formats keysweep recognises but cannot unpack: their contents are only scanned as raw
 /// bytes, which is counted as not scanned.
-fn unsupported(head: &[u8]) -> Option<&'static str> {
+pub(crate) fn unsupported(head: &[u8]) -> Option<&'static str> {
     const MAGIC: [(&[u8], &str); 7] = [
         (b"7z\xbc\xaf\x27\x1c", "7z"),
         (b"Rar!\x1a\x07", "rar"),

@@ -138,8 +138,7 @@ pub fn scan_stream(
     make_worker: &MakeWorker<'_>,
     (threads, slot): (usize, &PipelineSlot),
     buf: &mut Vec<u8>,
-    segment: usize,
-    overlap: usize,
+    (segment, overlap): (usize, usize),
 ) -> (Vec<Finding>, Vec<InputError>, io::Result<()>) {
     let mut done: Vec<Done> = Vec::new();
     let mut current = std::mem::take(buf);
@@ -304,4 +303,125 @@ fn work(
             return;
         }
     }
+}
+
+/// What [`scan_file`] gives: findings in file order, the document readers' notes, the bytes
+/// read, and the read error that ended the file early, if any.
+pub type FileScanned = (Vec<Finding>, Vec<InputError>, u64, io::Result<()>);
+
+/// Scans a regular file larger than one segment with every worker reading its own segments
+/// by positioned reads (`pread`), so the copy from the page cache is spread over the
+/// threads too. The segments are the serial reader's: segment `k` holds the bytes from
+/// `k * (segment - overlap)`, up to `segment` of them, and the file ends with the first one
+/// that is not full. None (nothing read) when `threads` is 1 or another input runs the
+/// pipeline: the caller reads the file front to back instead.
+#[cfg(unix)]
+pub fn scan_file(
+    file: &std::fs::File,
+    origin: &Origin,
+    make_worker: &MakeWorker<'_>,
+    (threads, slot): (usize, &PipelineSlot),
+    segment: usize,
+    overlap: usize,
+) -> Option<FileScanned> {
+    use std::sync::atomic::AtomicUsize;
+    if threads < 2 || segment <= overlap {
+        return None;
+    }
+    let pipeline = Pipeline::start(slot)?;
+    let step = segment - overlap;
+    let next = AtomicUsize::new(0);
+    // Index of the last segment (the first one found not full), once known.
+    let last = AtomicUsize::new(usize::MAX);
+    let (results, outbox) = mpsc::channel::<(Done, u64, Option<io::Error>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(MAX_BUFFERS) {
+            let results = results.clone();
+            let (next, last) = (&next, &last);
+            scope.spawn(move || {
+                let mut scan = make_worker();
+                let mut buf = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index > last.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let start = index as u64 * step as u64;
+                    let (len, result) = fill_at(file, &mut buf, start, segment);
+                    let more = result.is_ok() && len >= segment;
+                    if !more {
+                        last.fetch_min(index, Ordering::AcqRel);
+                    }
+                    let job = Job {
+                        index,
+                        len,
+                        buf: std::mem::take(&mut buf),
+                        own_from: if index == 0 { 0 } else { overlap / 2 },
+                        own_to: if more { len - overlap / 2 } else { len },
+                        more,
+                        cut: if more { len - overlap } else { len },
+                    };
+                    let mut d = run(job, origin, &mut *scan);
+                    buf = std::mem::take(&mut d.buf);
+                    let stop = d.panic.is_some();
+                    let end = start + len as u64;
+                    if results.send((d, end, result.err())).is_err() || stop {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    drop(results);
+    drop(pipeline);
+    let last = last.into_inner();
+    let mut done: Vec<(Done, u64, Option<io::Error>)> = outbox
+        .into_iter()
+        .filter(|(d, _, _)| d.index <= last)
+        .collect();
+    done.sort_by_key(|(d, _, _)| d.index);
+    let mut shift = Shift::default();
+    let (mut findings, mut warnings) = (Vec::new(), Vec::new());
+    let (mut bytes, mut result) = (0, Ok(()));
+    for (d, end, error) in done {
+        if let Some(p) = d.panic {
+            panic::resume_unwind(p);
+        }
+        for mut f in d.found {
+            shift.apply(&mut f);
+            findings.push(f);
+        }
+        warnings.extend(d.warnings);
+        shift.then(d.span);
+        bytes = end;
+        if let Some(e) = error {
+            result = Err(e);
+        }
+    }
+    Some((findings, warnings, bytes, result))
+}
+
+/// Reads up to `segment` bytes of `file` from `start` into `buf` (kept at full size), as
+/// many as there are; returns how many.
+#[cfg(unix)]
+fn fill_at(
+    file: &std::fs::File,
+    buf: &mut Vec<u8>,
+    start: u64,
+    segment: usize,
+) -> (usize, io::Result<()>) {
+    use std::os::unix::fs::FileExt;
+    if buf.len() < segment {
+        buf.resize(segment, 0);
+    }
+    let mut filled = 0;
+    while filled < segment {
+        match file.read_at(&mut buf[filled..segment], start + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Err(e)),
+        }
+    }
+    (filled, Ok(()))
 }
