@@ -1,68 +1,74 @@
 #!/usr/bin/env bash
-# keysweep against ripgrep on generated data: wall time and peak RSS, printed as ratios.
+# keysweep against its floor (ripgrep, zcat) on generated data: each row of issue 13 measured
+# in one hyperfine command with its floor, printed as ratios, with peak RSS.
 #
-#   benches/compare.sh                 # ~1 GB tree + 2 GB single file, 2 threads
-#   SIZE_MB=256 BIG_MB=512 benches/compare.sh   # a quicker, smaller run
+#   benches/compare.sh                      # ~400 MB tree, 1 GB single file and its .gz
+#   BIG_MB=4096 benches/compare.sh          # the 4 GB single file of the issue's target
+#   TREE_MB=128 BIG_MB=256 RUNS=3 benches/compare.sh   # a quick, smaller run
+#   BEFORE=/path/to/old/keysweep benches/compare.sh    # adds the old binary to each command
+#   DATA=/tmp/ksdata benches/compare.sh     # keeps the data there; a second run reuses it
 #
-# What it does:
-# 1. builds keysweep (release) unless KEYSWEEP points at a binary;
-# 2. generates under /tmp a tree of SIZE_MB (default 1024) MB of source-like files (a few
-#    thousand files from 1 KB to 1 MB plus some of tens of MB, in four parts of equal size),
-#    with made-up AWS keys planted in a few of them, and a single BIG_MB (default 2048) MB file
-#    with a key pair in the middle and one at the end;
-# 3. warm cache: measures with hyperfine (output through a pipe rather than /dev/null, so no
-#    tool can take a shortcut for discarded output) `keysweep scan -q --threads N` against
-#    `rg -uuu -c -j N 'AKIA|ASIA'` (same files, same thread count) and prints the ratio;
-# 4. peak RSS (/usr/bin/time -v) of both on the tree, of keysweep on 1/4, 1/2 and all of the
-#    tree (it should stay flat), and of keysweep on the single big file (target <= 150 MB);
-# 5. deletes the generated data (KEEP=1 keeps it and prints where).
+# Rows (THREADS, default 2, is given to both tools where they take it):
+#   tree        keysweep scan TREE              vs rg -uuu -c -j N 'AKIA|ASIA' TREE
+#   file        keysweep scan FILE              vs rg -c -j N 'AKIA|ASIA' FILE
+#   cat pipe    cat FILE | keysweep scan -      vs cat FILE | rg -c 'AKIA|ASIA'
+#   zcat pipe   zcat FILE.gz | keysweep scan -  vs zcat FILE.gz | rg -c 'AKIA|ASIA'
+#   .gz         keysweep scan FILE.gz           vs zcat FILE.gz | rg -c 'AKIA|ASIA'
+# Every command's output goes through a pipe (hyperfine --output=pipe), so no tool can take a
+# shortcut for discarded output. The .gz row raises --max-archive-bytes (the default 1 GiB
+# budget would stop a 1 GB dump early). Peak RSS of each keysweep row comes from
+# /usr/bin/time -v. Generated data is deleted at the end (KEEP=1 keeps it).
 #
-# Targets (issue 2): the tree in <= 1.5x ripgrep's time; peak RSS <= 150 MB on a 2 GB file
-# and flat as the tree grows.
+# The machine may be shared: hyperfine warms up and repeats; compare the ratios (measured in
+# the same hyperfine command) rather than the absolute times, and look at the load average
+# printed with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SIZE_MB=${SIZE_MB:-1024}
-BIG_MB=${BIG_MB:-2048}
+TREE_MB=${TREE_MB:-400}
+BIG_MB=${BIG_MB:-1024}
 THREADS=${THREADS:-2}
 RUNS=${RUNS:-5}
 KEEP=${KEEP:-0}
+BEFORE=${BEFORE:-}
 
-# --- tools --------------------------------------------------------------------------------
-missing=()
-command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
-[ -x /usr/bin/time ] || missing+=(time)
-command -v python3 >/dev/null 2>&1 || missing+=(python3)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+for tool in hyperfine rg python3 gzip zcat; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "compare.sh needs $tool" >&2; exit 2; }
+done
+[ -x /usr/bin/time ] || { echo "compare.sh needs /usr/bin/time (GNU time)" >&2; exit 2; }
 
 if [ -z "${KEYSWEEP:-}" ]; then
   echo "== cargo build --release"
   cargo build --release --quiet
-  KEYSWEEP=$PWD/target/release/keysweep
+  KEYSWEEP=${CARGO_TARGET_DIR:-$PWD/target}/release/keysweep
 fi
 
-WORK=$(mktemp -d /tmp/keysweep-bench.XXXXXX)
-if [ "$KEEP" = 1 ]; then
-  trap 'echo "kept generated data in $WORK"' EXIT
+# DATA=DIR reuses (or keeps) the generated data in DIR, e.g. to compare two builds on it.
+if [ -n "${DATA:-}" ]; then
+  WORK=$DATA
+  mkdir -p "$WORK"
 else
-  trap 'rm -rf "$WORK"' EXIT
+  WORK=$(mktemp -d /tmp/keysweep-bench.XXXXXX)
+  if [ "$KEEP" = 1 ]; then
+    trap 'echo "kept generated data in $WORK"' EXIT
+  else
+    trap 'rm -rf "$WORK"' EXIT
+  fi
 fi
 TREE=$WORK/tree
 BIG=$WORK/big.txt
+GZ=$WORK/big.txt.gz
 
 # --- data ---------------------------------------------------------------------------------
-echo "== generating ${SIZE_MB} MB tree and ${BIG_MB} MB single file under $WORK"
-python3 - "$WORK" "$SIZE_MB" "$BIG_MB" <<'PY'
+if [ -f "$GZ" ]; then
+  echo "== reusing the data in $WORK"
+else
+echo "== generating a ${TREE_MB} MB tree and a ${BIG_MB} MB single file under $WORK"
+python3 - "$WORK" "$TREE_MB" "$BIG_MB" <<'PY'
 import os, random, sys
 
-work, size_mb, big_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(20261127)
+work, tree_mb, big_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(20261202)
 MB = 1 << 20
 
 WORDS = ("value config handler request response buffer index count result error client "
@@ -132,21 +138,17 @@ def with_leak(data, text):
     at = data.find(b"\n", len(data) // 2) + 1
     return data[:at] + text + data[at:]
 
-# The tree: big files first (some tens of MB), then files from 1 KB to 1 MB (log-uniform),
-# dealt round-robin into part1..part4 so each part holds about a quarter of the bytes.
-target = size_mb * MB
-sizes = []
-n_big = max(1, size_mb // 100)
-for _ in range(n_big):
-    sizes.append(rnd.randint(10 * MB, 30 * MB))
+# The tree: two files of 10-30 MB, then many from 512 B to 512 KB (log-uniform), in
+# directories of 40 files.
+target = tree_mb * MB
+sizes = [rnd.randint(10 * MB, 30 * MB) for _ in range(2 if tree_mb >= 200 else 0)]
 while sum(sizes) < target:
-    sizes.append(int(2 ** rnd.uniform(10, 20)))
+    sizes.append(int(2 ** rnd.uniform(9, 19)))
 exts = ["rs", "py", "js", "go", "java", "ts", "c", "md", "json", "yaml"]
 leaky = set(rnd.sample(range(len(sizes)), 12))
 planted = 0
 for i, size in enumerate(sizes):
-    part = f"part{i % 4 + 1}"
-    d = os.path.join(work, "tree", part, f"pkg{(i // 4) // 40:03d}")
+    d = os.path.join(work, "tree", f"part{i % 4 + 1}", f"pkg{(i // 4) // 40:03d}")
     os.makedirs(d, exist_ok=True)
     start = rnd.randrange(len(pool) - size) if size < len(pool) else 0
     data = pool[start:start + size]
@@ -157,12 +159,11 @@ for i, size in enumerate(sizes):
         planted += 1
     with open(os.path.join(d, f"file{i:05d}.{exts[i % len(exts)]}"), "wb") as f:
         f.write(data)
-print(f"   {len(sizes)} files, {sum(sizes) / MB:.0f} MB, {n_big} of 10-30 MB, "
-      f"{planted} with a planted key pair")
+print(f"   tree: {len(sizes)} files, {sum(sizes) / MB:.0f} MB, {planted} with a planted key pair")
 
 # The single big file: the pool over and over, a pair in the middle and one at the end.
 with open(os.path.join(work, "big.txt"), "wb") as f:
-    n = big_mb * MB // len(pool)
+    n = max(1, big_mb * MB // len(pool))
     for k in range(n):
         f.write(pool)
         if k == n // 2:
@@ -170,64 +171,81 @@ with open(os.path.join(work, "big.txt"), "wb") as f:
     f.write(leak(1))
 print(f"   big.txt: {os.path.getsize(os.path.join(work, 'big.txt')) / MB:.0f} MB, 2 planted pairs")
 PY
+echo "== gzip -1 big.txt"
+gzip -1 -k "$BIG"
+fi
+[ "${GEN_ONLY:-0}" = 1 ] && exit 0
+echo "   big.txt.gz: $(( $(stat -c %s "$GZ") >> 20 )) MB"
 
 # --- measurements -------------------------------------------------------------------------
-KS_CMD="$KEYSWEEP scan -q --threads $THREADS"
-KS=("$KEYSWEEP" scan -q --threads "$THREADS")
-RG=(rg -uuu -c -j "$THREADS" 'AKIA|ASIA')
+KS="$KEYSWEEP scan -q --no-progress --threads $THREADS"
+OLD=""
+[ -n "$BEFORE" ] && OLD="$BEFORE scan -q --no-progress --threads $THREADS"
+PAT="'AKIA|ASIA'"
+GZ_OPTS="--max-archive-bytes 1T"
 
-# Peak RSS in MB of a command. Its output goes through a pipe, not to /dev/null (as above).
-rss_mb() {
-  { /usr/bin/time -v -o "$WORK/time.txt" "$@" 2>/dev/null || true; } | cat >/dev/null
-  awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$WORK/time.txt"
+# name, command pairs for one hyperfine run: "after" (and "before") then the floor.
+bench() { # bench NAME FLOOR_CMD KS_CMD_WITH_@KS@
+  local name=$1 floor=$2 cmd=$3 runs=$4
+  local args=(-n "keysweep" "${cmd//@KS@/$KS}")
+  [ -n "$OLD" ] && args+=(-n "before" "${cmd//@KS@/$OLD}")
+  args+=(-n "floor" "$floor")
+  hyperfine -i --output=pipe --warmup 1 --runs "$runs" --style basic \
+    --export-json "$WORK/$name.json" "${args[@]}"
 }
 
-# Mean wall time in seconds from a hyperfine JSON export, for command number $2.
+# Mean wall time of the command named $2 in a hyperfine JSON export.
 mean_s() {
-  python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["mean"])' "$1" "$2"
+  python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    if r["command"] == sys.argv[2]: print("%.3f" % r["mean"])' "$1" "$2"
 }
-
 ratio() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"; }
 
-echo "== sanity: what each finds in the tree"
-echo "   keysweep findings: $($KEYSWEEP scan --format jsonl --threads "$THREADS" "$TREE" 2>/dev/null | wc -l)"
-echo "   rg files with AKIA|ASIA: $(rg -uuu -l -j "$THREADS" 'AKIA|ASIA' "$TREE" | wc -l)"
+# Peak RSS in MB of a shell command (its output through a pipe).
+rss_mb() {
+  /usr/bin/time -v -o "$WORK/time.txt" bash -c "$1" 2>/dev/null | cat >/dev/null || true
+  awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$WORK/time.txt"
+}
 
-echo "== wall time, ${SIZE_MB} MB tree, $THREADS threads, warm cache ($RUNS runs each)"
-hyperfine -N -i --output=pipe --warmup 2 --runs "$RUNS" --style basic \
-  --export-json "$WORK/tree.json" \
-  -n keysweep "$KS_CMD $TREE" \
-  -n keysweep-no-ignore "$KS_CMD --no-ignore $TREE" \
-  -n rg "rg -uuu -c -j $THREADS AKIA|ASIA $TREE"
-ks=$(mean_s "$WORK/tree.json" 0)
-ksni=$(mean_s "$WORK/tree.json" 1)
-rg_t=$(mean_s "$WORK/tree.json" 2)
+echo "== sanity: findings"
+echo "   tree: keysweep $($KEYSWEEP scan --format jsonl --threads "$THREADS" "$TREE" 2>/dev/null | wc -l), rg files $(rg -uuu -l 'AKIA|ASIA' "$TREE" | wc -l)"
+echo "   file: keysweep $($KEYSWEEP scan --format jsonl --threads "$THREADS" "$BIG" 2>/dev/null | wc -l)"
+echo "   .gz:  keysweep $($KEYSWEEP scan --format jsonl --threads "$THREADS" $GZ_OPTS "$GZ" 2>/dev/null | wc -l)"
 
-echo "== wall time, ${BIG_MB} MB single file"
-hyperfine -N -i --output=pipe --warmup 1 --runs 3 --style basic \
-  --export-json "$WORK/big.json" \
-  -n keysweep "$KS_CMD $BIG" \
-  -n rg "rg -uuu -c -j $THREADS AKIA|ASIA $BIG"
-ks_big=$(mean_s "$WORK/big.json" 0)
-rg_big=$(mean_s "$WORK/big.json" 1)
+declare -A FLOOR CMD
+ROWS=(tree file cat zcat gz)
+CMD[tree]="@KS@ $TREE";                 FLOOR[tree]="rg -uuu -c -j $THREADS $PAT $TREE"
+CMD[file]="@KS@ $BIG";                  FLOOR[file]="rg -c -j $THREADS $PAT $BIG"
+CMD[cat]="cat $BIG | @KS@ -";           FLOOR[cat]="cat $BIG | rg -c $PAT"
+CMD[zcat]="zcat $GZ | @KS@ -";          FLOOR[zcat]="zcat $GZ | rg -c $PAT"
+CMD[gz]="@KS@ $GZ_OPTS $GZ";            FLOOR[gz]="zcat $GZ | rg -c $PAT"
+declare -A RUNS_OF=([tree]=$RUNS [file]=$RUNS [cat]=$RUNS [zcat]=3 [gz]=3)
 
-echo "== peak RSS"
-rss_ks=$(rss_mb "${KS[@]}" "$TREE")
-rss_rg=$(rss_mb "${RG[@]}" "$TREE")
-rss_q=$(rss_mb "${KS[@]}" "$TREE/part1")
-rss_h=$(rss_mb "${KS[@]}" "$TREE/part1" "$TREE/part2")
-rss_big=$(rss_mb "${KS[@]}" "$BIG")
-rss_rg_big=$(rss_mb "${RG[@]}" "$BIG")
+for row in "${ROWS[@]}"; do
+  echo "== $row"
+  bench "$row" "${FLOOR[$row]}" "${CMD[$row]}" "${RUNS_OF[$row]}"
+done
 
-cat <<EOF
+declare -A RSS
+for row in "${ROWS[@]}"; do
+  RSS[$row]=$(rss_mb "${CMD[$row]//@KS@/$KS}")
+done
 
-== summary (keysweep $($KEYSWEEP --version | awk '{print $2}'), $(rg --version | sed -n 1p), $THREADS threads, $(nproc) cores)
-load average at the end: $(cut -d" " -f1-3 /proc/loadavg)
-tree ${SIZE_MB} MB   keysweep ${ks} s   rg ${rg_t} s   ratio keysweep/rg $(ratio "$ks" "$rg_t")   (target <= 1.5)
-                 keysweep --no-ignore ${ksni} s   ratio $(ratio "$ksni" "$rg_t")
-                 keysweep $(python3 -c "print('%.2f' % ($SIZE_MB / 1024 / $ks))") GB/s   rg $(python3 -c "print('%.2f' % ($SIZE_MB / 1024 / $rg_t))") GB/s
-file ${BIG_MB} MB   keysweep ${ks_big} s   rg ${rg_big} s   ratio $(ratio "$ks_big" "$rg_big")
-peak RSS tree    keysweep ${rss_ks} MB   rg ${rss_rg} MB   ratio $(ratio "$rss_ks" "$rss_rg")
-RSS vs tree size keysweep 1/4: ${rss_q} MB   1/2: ${rss_h} MB   all: ${rss_ks} MB
-peak RSS file    keysweep ${rss_big} MB (target <= 150)   rg ${rss_rg_big} MB (rg maps the file)
-EOF
+echo
+echo "== summary: keysweep $($KEYSWEEP --version | awk '{print $2}') ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $(rg --version | sed -n 1p), $THREADS threads, $(nproc) cores, $(date -u +%F)"
+echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg)"
+printf '| %-9s | %-9s | %-9s | %-7s |' row "floor s" "keysweep" ratio
+[ -n "$OLD" ] && printf ' %-9s | %-7s |' "before s" "ratio"
+printf ' %-12s |\n' "peak RSS MB"
+for row in "${ROWS[@]}"; do
+  f=$(mean_s "$WORK/$row.json" floor)
+  k=$(mean_s "$WORK/$row.json" keysweep)
+  printf '| %-9s | %-9s | %-9s | %-7s |' "$row" "$f" "$k" "$(ratio "$k" "$f")x"
+  if [ -n "$OLD" ]; then
+    b=$(mean_s "$WORK/$row.json" before)
+    printf ' %-9s | %-7s |' "$b" "$(ratio "$b" "$f")x"
+  fi
+  printf ' %-12s |\n' "${RSS[$row]}"
+done
+echo "(tree ${TREE_MB} MB, file ${BIG_MB} MB, .gz $(( $(stat -c %s "$GZ") >> 20 )) MB)"

@@ -322,6 +322,7 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
             no_ignore: args.no_ignore,
             follow_links: args.follow,
             threads: threads(args.common.threads),
+            exclude: exclude_walk(&setup.config, &setup.root),
         },
         archive: archive_options(&args.archive, &setup.config),
         decode_depth: args.archive.decode_depth,
@@ -352,6 +353,19 @@ fn cmd_scan(args: ScanArgs) -> Result<u8> {
         progress.finish();
     }
     finish(outcome, &args.common, &setup, false)
+}
+
+/// `[scan] exclude` applied while walking, so an excluded directory is never read; its
+/// paths are matched as the findings filter matches them (relative to the scan root).
+fn exclude_walk(config: &Config, root: &ScanRoot) -> Option<keysweep::input::fs::Exclude> {
+    if config.exclude.is_empty() {
+        return None;
+    }
+    let (config, root) = (config.clone(), root.clone());
+    Some(keysweep::input::fs::Exclude::new(move |path| {
+        let origin = keysweep::finding::Origin::from_path(path);
+        config.is_excluded(&root.match_path(&origin.path))
+    }))
 }
 
 /// "under DIR" when the scan has one directory to walk (the current directory, named in full,
@@ -923,12 +937,19 @@ fn summary(
             "; {ignored} file{} skipped by ignore rules (--no-ignore scans them)",
             plural(ignored)
         ));
-    } else if s.files == 0 && !s.blobs && outcome.errors.is_empty() {
+    } else if s.files == 0 && !s.blobs && outcome.errors.is_empty() && s.excluded == 0 {
         line.push_str(if scope.is_some() {
             "; the directory has no files"
         } else {
             "; nothing to scan"
         });
+    }
+    if s.excluded > 0 {
+        line.push_str(&format!(
+            "; {} path{} left out by [scan] exclude",
+            s.excluded,
+            plural(s.excluded)
+        ));
     }
     if s.archives > 0 {
         line.push_str(&format!(

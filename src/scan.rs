@@ -30,6 +30,8 @@ use crate::shard::Shard;
 
 pub use crate::input::outcome::{FileOutcome, Observer, Outcome, Stats};
 
+pub mod pieces;
+
 /// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
 pub const CHUNK: usize = 16 * 1024 * 1024;
 
@@ -54,6 +56,22 @@ pub struct ScanOptions {
     /// The part of the inputs this run scans (`--shard K/N`), by each file's path as reached
     /// from the scan roots (`-` for stdin).
     pub shard: Shard,
+    /// Threads that scan the segments of one input larger than a segment (a big file, a
+    /// stream, a decompressed dump) while the thread reading it goes on reading: 0 uses
+    /// `walk.threads` (one per core when that is 0 too), 1 scans them on the reading thread.
+    pub segment_threads: usize,
+    /// The one input at a time whose segments are scanned by workers (shared by clones).
+    pub pipeline: pieces::PipelineSlot,
+}
+
+impl ScanOptions {
+    /// Threads scanning the segments of one large input (see [`Self::segment_threads`]).
+    fn segment_workers(&self) -> usize {
+        match (self.segment_threads, self.walk.threads) {
+            (0, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (0, n) | (n, _) => n,
+        }
+    }
 }
 
 impl Default for ScanOptions {
@@ -65,6 +83,8 @@ impl Default for ScanOptions {
             decode_depth: decode::DEFAULT_DEPTH,
             observer: None,
             shard: Shard::all(),
+            segment_threads: 0,
+            pipeline: pieces::PipelineSlot::default(),
         }
     }
 }
@@ -288,7 +308,10 @@ impl<'d> BlobScanner<'d> {
         if !before.is_file() {
             return self.scan_source(Source::Stream(&mut file), &origin, opts);
         }
-        let mut out = self.scan_source(Source::File(&mut file), &origin, opts);
+        let mut out = match self.scan_large_file(&file, &origin, opts) {
+            Some(out) => out,
+            None => self.scan_source(Source::File(&mut file), &origin, opts),
+        };
         let after = file.metadata().ok();
         // Size and modification time as when it was opened. (The bytes read are not
         // compared: a refused stream or a limit stops reading early, and says so itself.)
@@ -308,6 +331,62 @@ impl<'d> BlobScanner<'d> {
             out.unscanned += 1;
         }
         out
+    }
+
+    /// A regular file larger than one segment that is not an archive or a compressed stream
+    /// (nor a format keysweep names but cannot unpack): its segments are read by positioned
+    /// reads and scanned by the workers (see [`pieces::scan_file`]), with the findings,
+    /// notes and errors reading it front to back gives. None when it is not such a file or
+    /// the workers are not available: the caller reads it front to back.
+    #[cfg(unix)]
+    fn scan_large_file(
+        &mut self,
+        file: &File,
+        origin: &Origin,
+        opts: &ScanOptions,
+    ) -> Option<FileOutcome> {
+        use std::os::unix::fs::FileExt;
+        let segment = opts.archive.segment.max(1024);
+        let overlap = archive::SEGMENT_OVERLAP.min(segment / 4) & !1;
+        if file.metadata().ok()?.len() <= segment as u64 {
+            return None;
+        }
+        let mut head = vec![0; 512];
+        let n = file.read_at(&mut head, 0).ok()?;
+        head.truncate(n);
+        if opts.archive.depth > 0
+            && (archive::sniff(&head).is_some() || archive::unsupported(&head).is_some())
+        {
+            return None;
+        }
+        let make_worker = workers(self.detector, opts.chunk, opts.decode_depth);
+        let (findings, warnings, bytes, result) = pieces::scan_file(
+            file,
+            origin,
+            &make_worker,
+            (opts.segment_workers(), &opts.pipeline),
+            segment,
+            overlap,
+        )?;
+        let mut out = FileOutcome {
+            findings,
+            bytes,
+            warnings,
+            ..FileOutcome::default()
+        };
+        if let Err(e) = result {
+            out.errors.push(InputError {
+                path: origin.name(),
+                message: format!("cannot read: {e}"),
+            });
+            out.unscanned += 1;
+        }
+        Some(out)
+    }
+
+    #[cfg(not(unix))]
+    fn scan_large_file(&mut self, _: &File, _: &Origin, _: &ScanOptions) -> Option<FileOutcome> {
+        None
     }
 
     /// Everything a stream of bytes yields (stdin, a pipe, an object body fetched from
@@ -337,11 +416,16 @@ impl<'d> BlobScanner<'d> {
             self.decode_depth = opts.decode_depth;
         }
         let mut segment = std::mem::take(&mut self.archive_segment);
+        let threads = opts.segment_workers();
         let mut out = archive::scan_source(
             source,
             origin,
             &opts.archive,
-            &mut |d, o| self.scan_bytes(d, o),
+            &mut Segments {
+                scanner: self,
+                threads,
+                slot: &opts.pipeline,
+            },
             &mut segment,
         );
         self.archive_segment = segment;
@@ -389,6 +473,66 @@ impl<'d> BlobScanner<'d> {
     pub fn with_chunk(mut self, chunk: usize) -> Self {
         self.chunk = chunk;
         self
+    }
+}
+
+/// A blob scanner as the archive reader sees it: segments of a large blob are scanned by
+/// `threads` workers (each with a scanner of its own, built like this one) while the
+/// calling thread reads and decompresses (see [`pieces`]).
+struct Segments<'s, 'd> {
+    scanner: &'s mut BlobScanner<'d>,
+    threads: usize,
+    slot: &'s pieces::PipelineSlot,
+}
+
+impl archive::StreamScan for Segments<'_, '_> {
+    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
+        self.scanner.scan_bytes(data, origin)
+    }
+
+    fn scan_stream(
+        &mut self,
+        reader: &mut dyn Read,
+        origin: &Origin,
+        buf: &mut Vec<u8>,
+        segment: usize,
+        overlap: usize,
+    ) -> (Vec<Finding>, io::Result<()>) {
+        let make_worker = workers(
+            self.scanner.detector,
+            self.scanner.chunk,
+            self.scanner.decode_depth,
+        );
+        let scanner = &mut *self.scanner;
+        let (found, warnings, result) = pieces::scan_stream(
+            reader,
+            origin,
+            &mut |data: &[u8], origin: &Origin| (scanner.scan_bytes(data, origin), Vec::new()),
+            &make_worker,
+            (self.threads, self.slot),
+            buf,
+            (segment, overlap),
+        );
+        self.scanner.warnings.extend(warnings);
+        (found, result)
+    }
+}
+
+/// Builds, on each worker thread, a scanner like the calling one (`detector`, piece size,
+/// decoding depth) that hands back its findings and document notes per segment.
+fn workers<'d>(
+    detector: &'d Detector,
+    chunk: usize,
+    depth: u32,
+) -> impl Fn() -> Box<pieces::SegmentFn<'d>> + Sync + 'd {
+    move || -> Box<pieces::SegmentFn<'d>> {
+        let mut scanner = BlobScanner::new(detector)
+            .with_chunk(chunk)
+            .with_decode_depth(depth);
+        Box::new(move |data: &[u8], origin: &Origin| {
+            let found = scanner.scan_bytes(data, origin);
+            (found, std::mem::take(&mut scanner.warnings))
+        })
     }
 }
 
@@ -506,6 +650,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
             files: totals.files.into_inner(),
             bytes: totals.bytes.into_inner(),
             ignored,
+            excluded: opts.walk.exclude.as_ref().map_or(0, |e| e.count()),
             elapsed: started.elapsed(),
             archives: totals.archives.into_inner(),
             decompressed: totals.decompressed.into_inner(),

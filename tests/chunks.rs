@@ -243,15 +243,36 @@ fn line_and_column(data: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn scan_file(detector: &Detector, path: &Path, segment: usize, chunk: usize) -> Vec<Finding> {
-    let opts = ScanOptions {
+/// Options scanning in segments of `segment` bytes, pieces of `chunk`, segments of one
+/// input on `threads` threads (1: on the reading thread only).
+fn options(segment: usize, chunk: usize, threads: usize) -> ScanOptions {
+    ScanOptions {
         chunk,
         archive: ArchiveOptions {
             segment,
+            max_bytes: 1 << 40,
             ..ArchiveOptions::default()
         },
+        segment_threads: threads,
         ..ScanOptions::default()
-    };
+    }
+}
+
+fn scan_file(detector: &Detector, path: &Path, segment: usize, chunk: usize) -> Vec<Finding> {
+    let serial = scan_file_on(detector, path, segment, chunk, 1);
+    let parallel = scan_file_on(detector, path, segment, chunk, 3);
+    assert_eq!(parallel, serial, "segment {segment}, chunk {chunk}");
+    serial
+}
+
+fn scan_file_on(
+    detector: &Detector,
+    path: &Path,
+    segment: usize,
+    chunk: usize,
+    threads: usize,
+) -> Vec<Finding> {
+    let opts = options(segment, chunk, threads);
     let (found, bytes) = BlobScanner::new(detector).scan_file(path, &opts).unwrap();
     assert_eq!(bytes, std::fs::metadata(path).unwrap().len());
     found
@@ -382,5 +403,64 @@ proptest! {
         prop_assert_eq!(pairs[0].location.column, column);
         // Nothing else comes out of random bytes around it.
         prop_assert_eq!(found.len(), 1, "{:#?}", found);
+    }
+}
+
+/// The planted blob of [`planted_blob`], made once.
+fn planted() -> &'static (Vec<u8>, Vec<Plant>, Vec<usize>) {
+    static BLOB: std::sync::OnceLock<(Vec<u8>, Vec<Plant>, Vec<usize>)> =
+        std::sync::OnceLock::new();
+    BLOB.get_or_init(|| planted_blob(detector()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Segments scanned on worker threads while the reading thread reads on (a file, a
+    /// stream, a gzip stream decompressed on the reading thread) give exactly the findings of
+    /// the serial scan, in the same order, at the same lines and columns, whatever the
+    /// segment size and the window of planted credentials; with segments larger than a
+    /// credential's reach, those of a scan of the whole window at once.
+    #[test]
+    fn segments_on_worker_threads_match_the_serial_scan(
+        from in 0usize..900_000,
+        len in 1usize..600_000,
+        segment in 1024usize..90_000,
+        threads in 2usize..5,
+        chunk in proptest::sample::select(vec![4096usize, 65_536, 1 << 20]),
+        gzip in any::<bool>(),
+    ) {
+        use std::io::Write;
+        let detector = detector();
+        let (data, _, _) = planted();
+        let window = &data[from..(from + len).min(data.len())];
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("window");
+        let bytes = if gzip {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(window).unwrap();
+            gz.finish().unwrap()
+        } else {
+            window.to_vec()
+        };
+        std::fs::write(&path, &bytes).unwrap();
+
+        let serial = scan_file_on(detector, &path, segment, chunk, 1);
+        let parallel = scan_file_on(detector, &path, segment, chunk, threads);
+        prop_assert_eq!(&parallel, &serial);
+
+        let origin = Origin::file(path.display().to_string());
+        let streamed = BlobScanner::new(detector).scan_reader(
+            &mut std::io::Cursor::new(&bytes),
+            &origin,
+            &options(segment, chunk, threads),
+        );
+        prop_assert!(streamed.errors.is_empty(), "{:?}", streamed.errors);
+        prop_assert_eq!(&streamed.findings, &serial);
+
+        if segment >= 40_000 {
+            let whole = BlobScanner::new(detector).scan_bytes(window, &origin);
+            prop_assert_eq!(&parallel, &whole);
+        }
     }
 }

@@ -165,15 +165,70 @@ fn excluded_paths_are_dropped_and_counted() {
     let run = run_in(dir.path(), &["."]);
     assert_eq!(run.code, 1);
     assert_eq!(run.sorted_key_ids(), [KEY]);
-    assert!(run.stderr.contains("1 in excluded paths"), "{}", run.stderr);
+    // The walk leaves the directory out: one path, whatever it holds.
+    assert!(
+        run.stderr.contains("1 path left out by [scan] exclude"),
+        "{}",
+        run.stderr
+    );
     // --no-allow does not undo exclusions.
     let run = run_in(dir.path(), &["--no-allow", "."]);
     assert_eq!(run.sorted_key_ids(), [KEY]);
+    // A file named on the command line is read; its findings are dropped and counted.
+    let run = run_in(dir.path(), &["vendor/lib/x.js"]);
+    assert_eq!(run.code, 0, "{:?}", run.findings);
+    assert!(run.stderr.contains("1 in excluded paths"), "{}", run.stderr);
 
     let dir = repo("[scan]\nexclude = [\"*.env\", \"vendor/lib/*.js\"]\n");
     let run = run_in(dir.path(), &["."]);
     assert_eq!(run.code, 0, "{:?}", run.findings);
-    assert!(run.stderr.contains("2 in excluded paths"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 paths left out by [scan] exclude"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// An excluded directory is never read: what it holds (a FIFO, which a walk reports as not
+/// scanned; an unreadable directory; more files) costs nothing, is not counted on its own,
+/// and the rest of the scan is what it is without the directory.
+#[cfg(unix)]
+#[test]
+fn excluded_directories_are_not_descended() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = repo("[scan]\nexclude = [\"vendor\"]\n");
+    write(dir.path(), "vendor/more/a.env", pair(OTHER_KEY));
+    let fifo = dir.path().join("vendor/more/pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let locked = dir.path().join("vendor/locked");
+    std::fs::create_dir(&locked).unwrap();
+    write(&locked, "b.env", pair(OTHER_KEY));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+
+    let run = run_in(dir.path(), &["."]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Exit 1 (findings), not 2: no FIFO skipped, no directory unreadable.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.sorted_key_ids(), [KEY]);
+    assert!(
+        run.stderr.contains("1 path left out by [scan] exclude"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("NOT scanned"), "{}", run.stderr);
+    assert!(!run.stderr.contains("FIFO"), "{}", run.stderr);
+
+    // Without the exclusion the same tree is walked into: the FIFO is reported.
+    std::fs::write(dir.path().join(".keysweep.toml"), "").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = run_in(dir.path(), &["."]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("FIFO"), "{}", run.stderr);
+    assert!(run.sorted_key_ids().contains(&OTHER_KEY));
 }
 
 #[test]

@@ -214,6 +214,41 @@ pub fn human_bytes(n: u64) -> String {
 /// The scanner a blob's bytes go to: the plain-file blob scanner.
 pub type ScanFn<'a> = dyn FnMut(&[u8], &Origin) -> Vec<Finding> + 'a;
 
+/// Where the bytes of every blob go: [`Self::scan`] takes one segment held in memory,
+/// [`Self::scan_stream`] a whole blob read front to back in overlapping segments. The blob
+/// scanner overrides `scan_stream` to scan the segments of a large blob on other threads
+/// while this one reads (and decompresses); a closure scans them one after another.
+pub trait StreamScan {
+    /// Findings in `data` (one segment), lines and columns counted from its start.
+    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding>;
+
+    /// Everything `reader` yields, as [`scan_stream`] does with segments of `segment` bytes
+    /// overlapping by `overlap`.
+    fn scan_stream(
+        &mut self,
+        reader: &mut dyn Read,
+        origin: &Origin,
+        buf: &mut Vec<u8>,
+        segment: usize,
+        overlap: usize,
+    ) -> (Vec<Finding>, io::Result<()>) {
+        scan_stream_sized(
+            reader,
+            origin,
+            &mut |d, o| self.scan(d, o),
+            buf,
+            segment,
+            overlap,
+        )
+    }
+}
+
+impl<F: FnMut(&[u8], &Origin) -> Vec<Finding> + ?Sized> StreamScan for F {
+    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
+        self(data, origin)
+    }
+}
+
 /// Where the bytes of one top-level input come from.
 pub enum Source<'a> {
     /// Held in memory (a git blob, a test's buffer): a zip is read by random access.
@@ -255,7 +290,7 @@ pub fn scan_source(
     source: Source<'_>,
     origin: &Origin,
     opts: &ArchiveOptions,
-    scan: &mut ScanFn<'_>,
+    scan: &mut dyn StreamScan,
     buf: &mut Vec<u8>,
 ) -> FileOutcome {
     let budget = Rc::new(Budget {
@@ -680,7 +715,7 @@ struct Walker<'a, 's> {
     warned_limit: bool,
     /// Members skipped because the budget was spent after the limit warning.
     after_limit: u64,
-    scan: &'a mut ScanFn<'s>,
+    scan: &'a mut (dyn StreamScan + 's),
     base: Origin,
     report: FileOutcome,
     /// Segment buffer, reused for every member.
@@ -987,14 +1022,9 @@ impl Walker<'_, '_> {
         };
         let segment = self.opts.segment.max(1024);
         let overlap = SEGMENT_OVERLAP.min(segment / 4) & !1;
-        let (found, result) = scan_stream_sized(
-            reader,
-            &origin,
-            &mut *self.scan,
-            &mut self.buf,
-            segment,
-            overlap,
-        );
+        let (found, result) =
+            self.scan
+                .scan_stream(reader, &origin, &mut self.buf, segment, overlap);
         self.report.findings.extend(found);
         result
     }
@@ -1301,7 +1331,7 @@ impl Walker<'_, '_> {
 
 /// Formats keysweep recognises but cannot unpack: their contents are only scanned as raw
 /// bytes, which is counted as not scanned.
-fn unsupported(head: &[u8]) -> Option<&'static str> {
+pub(crate) fn unsupported(head: &[u8]) -> Option<&'static str> {
     const MAGIC: [(&[u8], &str); 7] = [
         (b"7z\xbc\xaf\x27\x1c", "7z"),
         (b"Rar!\x1a\x07", "rar"),
@@ -1319,25 +1349,44 @@ fn unsupported(head: &[u8]) -> Option<&'static str> {
 
 /// Lines and columns that come before a segment's first byte in the whole stream.
 #[derive(Debug, Clone, Copy, Default)]
-struct Shift {
+pub(crate) struct Shift {
     lines: usize,
     /// Code points between the last newline before the segment and its start.
     columns: usize,
 }
 
 impl Shift {
-    fn advance(&mut self, bytes: &[u8]) {
+    /// The lines and columns `bytes` span: what the shift of the segment after them grows by
+    /// (see [`Self::then`]). Segments' spans can be counted apart, on several threads.
+    pub(crate) fn of(bytes: &[u8]) -> Shift {
         let code_points = |b: &[u8]| b.iter().filter(|&&c| (c & 0xC0) != 0x80).count();
         match memchr::memrchr(b'\n', bytes) {
-            Some(last) => {
-                self.lines += memchr::memchr_iter(b'\n', bytes).count();
-                self.columns = code_points(&bytes[last + 1..]);
-            }
-            None => self.columns += code_points(bytes),
+            Some(last) => Shift {
+                lines: memchr::memchr_iter(b'\n', bytes).count(),
+                columns: code_points(&bytes[last + 1..]),
+            },
+            None => Shift {
+                lines: 0,
+                columns: code_points(bytes),
+            },
         }
     }
 
-    fn apply(&self, finding: &mut Finding) {
+    /// Moves past bytes spanning `next` (from [`Self::of`]).
+    pub(crate) fn then(&mut self, next: Shift) {
+        if next.lines > 0 {
+            self.lines += next.lines;
+            self.columns = next.columns;
+        } else {
+            self.columns += next.columns;
+        }
+    }
+
+    fn advance(&mut self, bytes: &[u8]) {
+        self.then(Shift::of(bytes));
+    }
+
+    pub(crate) fn apply(&self, finding: &mut Finding) {
         let loc = &mut finding.location;
         if loc.line == 1 {
             loc.column += self.columns;
@@ -1359,7 +1408,29 @@ pub fn scan_stream(
     scan_stream_sized(reader, origin, scan, buf, SEGMENT, SEGMENT_OVERLAP)
 }
 
-fn scan_stream_sized(
+/// Keeps the findings of one segment that it reports itself: those that start in
+/// `own_from..own_to` (to its end when it is the last, `!more`); the overlap's other half
+/// belongs to the segment before or after.
+pub(crate) fn keep_own(
+    found: &mut Vec<Finding>,
+    buf: &[u8],
+    own_from: usize,
+    own_to: usize,
+    more: bool,
+) {
+    // Bounds only matter for findings (rare): walking 16 MiB for them costs more than the
+    // scan of a clean segment.
+    if (own_from > 0 || more) && !found.is_empty() {
+        let bounds = finding::locate(buf, &[own_from, own_to], |_| {});
+        let (lo, hi) = (bounds[0], bounds[1]);
+        found.retain(|f| {
+            let at = (f.location.line, f.location.column);
+            at >= lo && (!more || at < hi)
+        });
+    }
+}
+
+pub(crate) fn scan_stream_sized(
     reader: &mut dyn Read,
     origin: &Origin,
     scan: &mut ScanFn<'_>,
@@ -1385,16 +1456,7 @@ fn scan_stream_sized(
             buf.len()
         };
         let mut found = scan(buf, origin);
-        // Bounds only matter for findings (rare): walking 16 MiB for them costs more than the
-        // scan of a clean segment.
-        if (own_from > 0 || more) && !found.is_empty() {
-            let bounds = finding::locate(buf, &[own_from, own_to], |_| {});
-            let (lo, hi) = (bounds[0], bounds[1]);
-            found.retain(|f| {
-                let at = (f.location.line, f.location.column);
-                at >= lo && (!more || at < hi)
-            });
-        }
+        keep_own(&mut found, buf, own_from, own_to, more);
         for f in &mut found {
             shift.apply(f);
         }

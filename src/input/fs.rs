@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use ignore::{WalkBuilder, WalkState};
 
@@ -21,6 +22,39 @@ pub struct WalkOptions {
     pub follow_links: bool,
     /// Worker threads (0 = one per core).
     pub threads: usize,
+    /// Paths left out of the walk (`[scan] exclude`): an excluded directory is never read.
+    pub exclude: Option<Exclude>,
+}
+
+/// Tells which paths a walk leaves out; counts the files and directories it left out (an
+/// excluded directory counts once: what it holds is never read).
+#[derive(Clone)]
+pub struct Exclude {
+    matches: Arc<dyn Fn(&Path) -> bool + Send + Sync>,
+    count: Arc<AtomicU64>,
+}
+
+impl Exclude {
+    /// Leaves out the paths (as the walk reaches them from its roots) `matches` is true of.
+    pub fn new(matches: impl Fn(&Path) -> bool + Send + Sync + 'static) -> Exclude {
+        Exclude {
+            matches: Arc::new(matches),
+            count: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Files and directories left out so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+impl std::fmt::Debug for Exclude {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exclude")
+            .field("count", &self.count())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the walk hands each worker.
@@ -35,7 +69,14 @@ pub enum WalkItem {
     Skipped(InputError),
 }
 
-fn builder(roots: &[PathBuf], opts: &WalkOptions, respect_ignore: bool) -> Option<WalkBuilder> {
+/// A walk of `roots`; `count_excluded` counts what `opts.exclude` leaves out (one of the two
+/// walks of a scan does).
+fn builder(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+    respect_ignore: bool,
+    count_excluded: bool,
+) -> Option<WalkBuilder> {
     let (first, rest) = roots.split_first()?;
     let mut b = WalkBuilder::new(first);
     for root in rest {
@@ -49,8 +90,22 @@ fn builder(roots: &[PathBuf], opts: &WalkOptions, respect_ignore: bool) -> Optio
         .git_global(false)
         .require_git(false)
         .follow_links(opts.follow_links)
-        .threads(opts.threads)
-        .filter_entry(|entry| entry.file_name() != ".git");
+        .threads(opts.threads);
+    match opts.exclude.clone() {
+        // The roots themselves are always walked (the ignore crate does not filter them):
+        // a path named on the command line is read, and its findings filtered afterwards.
+        Some(exclude) => b.filter_entry(move |entry| {
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            let out = (exclude.matches)(entry.path());
+            if out && count_excluded {
+                exclude.count.fetch_add(1, Ordering::Relaxed);
+            }
+            !out
+        }),
+        None => b.filter_entry(|entry| entry.file_name() != ".git"),
+    };
     Some(b)
 }
 
@@ -98,7 +153,7 @@ pub fn walk<'s, F>(roots: &[PathBuf], opts: &WalkOptions, make_worker: F)
 where
     F: Fn() -> Box<dyn FnMut(WalkItem) + Send + 's> + Sync,
 {
-    let Some(b) = builder(roots, opts, !opts.no_ignore) else {
+    let Some(b) = builder(roots, opts, !opts.no_ignore, true) else {
         return;
     };
     b.build_parallel().run(|| {
@@ -131,7 +186,7 @@ where
 /// Counts the files a walk without ignore rules would reach, to tell how many the rules
 /// skipped. Reads directories only, never file contents.
 pub fn count_files_without_ignore(roots: &[PathBuf], opts: &WalkOptions) -> u64 {
-    let Some(b) = builder(roots, opts, false) else {
+    let Some(b) = builder(roots, opts, false, false) else {
         return 0;
     };
     let count = AtomicU64::new(0);

@@ -18,6 +18,9 @@ pub struct Stats {
     pub bytes: u64,
     /// Files the ignore rules kept out of the scan (None when not counted).
     pub ignored: Option<u64>,
+    /// Files and directories `[scan] exclude` kept out of the walk (a directory counts once:
+    /// it is never read).
+    pub excluded: u64,
     pub elapsed: Duration,
     /// Archives and compressed streams opened (nested ones included).
     pub archives: u64,
@@ -106,6 +109,7 @@ impl Outcome {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
         };
+        s.excluded += o.excluded;
         s.elapsed = s.elapsed.max(o.elapsed);
         s.archives += o.archives;
         s.decompressed += o.decompressed;

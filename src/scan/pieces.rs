@@ -1,0 +1,428 @@
+//! One large input on every core: the segments of a stream are scanned on worker threads
+//! while the thread that owns the input goes on reading it (and decompressing it, for a
+//! `.gz`/`.zst`/`.xz`/`.bz2` dump or an archive member).
+//!
+//! The segments are exactly those of the serial reader ([`archive::scan_stream`]): the same
+//! size, the same overlap, each reporting the same part of its findings. So the findings
+//! are the same, and they are put back in segment order. Line numbers are made whole-stream
+//! ones as in the serial reader, except that each worker counts the lines its segment spans
+//! ([`Shift::of`]) and the results are joined by a running sum in segment order.
+//!
+//! Memory stays flat whatever the input's size: at most [`MAX_BUFFERS`] segment buffers
+//! exist, and the reading thread waits for a worker to hand one back before reading more.
+//! One input at a time runs a pipeline ([`PipelineSlot`]; a walk's other threads scan their
+//! files serially meanwhile), so a tree of large files does not multiply the buffers.
+
+use std::any::Any;
+use std::io::{self, Read};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use crate::finding::Finding;
+use crate::input::archive::{self, Shift};
+use crate::finding::Origin;
+use crate::input::InputError;
+
+/// Segment buffers alive at once for one pipelined input, the one being read included.
+pub const MAX_BUFFERS: usize = 6;
+
+/// What scanning one segment gives: its findings (lines counted from the segment's start)
+/// and the notes the document readers made.
+pub type Scanned = (Vec<Finding>, Vec<InputError>);
+
+/// A segment scanner on one thread.
+pub type SegmentFn<'w> = dyn FnMut(&[u8], &Origin) -> Scanned + 'w;
+
+/// Builds a segment scanner on each worker thread.
+pub type MakeWorker<'w> = dyn Fn() -> Box<SegmentFn<'w>> + Sync + 'w;
+
+/// The one pipeline a scan runs at a time, shared by the clones of its options: while one
+/// input has its segments scanned by workers, the other threads' large inputs are scanned
+/// on those threads alone, so a tree of large files does not multiply the buffers.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineSlot(Arc<AtomicBool>);
+
+/// Held while this input runs the pipeline.
+struct Pipeline<'a>(&'a AtomicBool);
+
+impl<'a> Pipeline<'a> {
+    fn start(slot: &'a PipelineSlot) -> Option<Pipeline<'a>> {
+        slot.0
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| Pipeline(&slot.0))
+    }
+}
+
+impl Drop for Pipeline<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// One segment to scan.
+struct Job {
+    index: usize,
+    /// The segment is `buf[..len]` (the rest is the last segment's bytes, kept initialized
+    /// so the buffer is not zeroed again).
+    buf: Vec<u8>,
+    len: usize,
+    /// It reports the findings that start in `own_from..own_to` (see [`archive::keep_own`]).
+    own_from: usize,
+    own_to: usize,
+    /// Another segment follows, which starts at `buf[cut..]`.
+    more: bool,
+    cut: usize,
+}
+
+/// A scanned segment.
+struct Done {
+    index: usize,
+    buf: Vec<u8>,
+    found: Vec<Finding>,
+    warnings: Vec<InputError>,
+    /// The lines and columns `buf[..cut]` spans (what the next segment is shifted by).
+    span: Shift,
+    /// The scan panicked (a bug): raised again on the reading thread once the workers stop.
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
+    let Job {
+        index,
+        buf,
+        len,
+        own_from,
+        own_to,
+        more,
+        cut,
+    } = job;
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        let data = &buf[..len];
+        let (mut found, warnings) = scan(data, origin);
+        archive::keep_own(&mut found, data, own_from, own_to, more);
+        let span = if more {
+            Shift::of(&buf[..cut])
+        } else {
+            Shift::default()
+        };
+        (found, warnings, span)
+    }));
+    let (found, warnings, span, panic) = match result {
+        Ok((found, warnings, span)) => (found, warnings, span, None),
+        Err(payload) => (Vec::new(), Vec::new(), Shift::default(), Some(payload)),
+    };
+    Done {
+        index,
+        buf,
+        found,
+        warnings,
+        span,
+        panic,
+    }
+}
+
+/// Scans everything `reader` yields as one blob from `origin`, like [`archive::scan_stream`]
+/// with segments of `segment` bytes overlapping by `overlap`: on the calling thread with
+/// `main` while the input fits one segment (or `threads` is 1, or another input runs the
+/// pipeline in `slot`), else on `threads` workers built by `make_worker`, while this thread
+/// reads.
+/// Returns the findings in stream order, the document readers' notes of the segments scanned
+/// by workers, and the read error that ended the stream, if any (the bytes read before it are
+/// scanned). `buf` is the caller's segment buffer, used and handed back.
+pub fn scan_stream(
+    reader: &mut dyn Read,
+    origin: &Origin,
+    main: &mut SegmentFn<'_>,
+    make_worker: &MakeWorker<'_>,
+    (threads, slot): (usize, &PipelineSlot),
+    buf: &mut Vec<u8>,
+    (segment, overlap): (usize, usize),
+) -> (Vec<Finding>, Vec<InputError>, io::Result<()>) {
+    let mut done: Vec<Done> = Vec::new();
+    let mut current = std::mem::take(buf);
+    let mut tail: Vec<u8> = Vec::with_capacity(overlap);
+    let mut panicked: Option<Box<dyn Any + Send>> = None;
+    let result = std::thread::scope(|scope| {
+        // The channels to the workers, once started.
+        let mut lanes: Option<(mpsc::SyncSender<Job>, mpsc::Receiver<Done>, Pipeline)> = None;
+        let mut allocated = 1;
+        let mut free: Vec<Vec<u8>> = Vec::new();
+        let mut index = 0;
+        let result = loop {
+            let (len, result) = fill(&mut *reader, &mut current, &tail, segment);
+            let more = result.is_ok() && len >= segment;
+            let cut = if more { len - overlap } else { len };
+            if more {
+                tail.clear();
+                tail.extend_from_slice(&current[cut..len]);
+            }
+            let job = Job {
+                index,
+                len,
+                buf: std::mem::take(&mut current),
+                own_from: if index == 0 { 0 } else { overlap / 2 },
+                own_to: if more { len - overlap / 2 } else { len },
+                more,
+                cut,
+            };
+            if lanes.is_none() && more && threads > 1 {
+                lanes = Pipeline::start(slot).map(|pipeline| {
+                    let (jobs, inbox) = mpsc::sync_channel::<Job>(MAX_BUFFERS);
+                    let (results, outbox) = mpsc::channel::<Done>();
+                    let inbox = Arc::new(Mutex::new(inbox));
+                    for _ in 0..threads.min(MAX_BUFFERS - 1) {
+                        let (inbox, results) = (inbox.clone(), results.clone());
+                        scope.spawn(move || work(&inbox, &results, origin, make_worker));
+                    }
+                    (jobs, outbox, pipeline)
+                });
+            }
+            let Some((jobs, outbox, _)) = &lanes else {
+                let mut d = run(job, origin, main);
+                if let Some(p) = d.panic.take() {
+                    panic::resume_unwind(p);
+                }
+                current = std::mem::take(&mut d.buf);
+                done.push(d);
+                if result.is_err() || !more {
+                    break result;
+                }
+                index += 1;
+                continue;
+            };
+            if jobs.send(job).is_err() {
+                // Every worker stopped: only after a panic, raised below.
+                break result;
+            }
+            if result.is_err() || !more {
+                break result;
+            }
+            index += 1;
+            current = match free.pop() {
+                Some(b) => b,
+                None if allocated < MAX_BUFFERS => {
+                    allocated += 1;
+                    Vec::new()
+                }
+                None => match outbox.recv() {
+                    Ok(mut d) => {
+                        if let Some(p) = d.panic.take() {
+                            panicked.get_or_insert(p);
+                        }
+                        let b = std::mem::take(&mut d.buf);
+                        done.push(d);
+                        b
+                    }
+                    Err(_) => break result,
+                },
+            };
+            if panicked.is_some() {
+                break result;
+            }
+        };
+        if let Some((jobs, outbox, pipeline)) = lanes {
+            drop(jobs);
+            // Every worker ends once the queue is empty; their results come first.
+            for mut d in outbox {
+                if let Some(p) = d.panic.take() {
+                    panicked.get_or_insert(p);
+                }
+                free.push(std::mem::take(&mut d.buf));
+                done.push(d);
+            }
+            drop(pipeline);
+        }
+        if current.capacity() == 0 {
+            current = free.pop().unwrap_or_default();
+        }
+        result
+    });
+    if let Some(p) = panicked {
+        panic::resume_unwind(p);
+    }
+    *buf = current;
+    done.sort_by_key(|d| d.index);
+    let mut shift = Shift::default();
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    for d in done {
+        for mut f in d.found {
+            shift.apply(&mut f);
+            findings.push(f);
+        }
+        warnings.extend(d.warnings);
+        shift.then(d.span);
+    }
+    (findings, warnings, result)
+}
+
+/// Reads the next segment into `buf`: `tail` (the end of the segment before), then up to
+/// `segment` bytes in all; returns how many. Like `read_to_end` on a `take`, but into a
+/// buffer kept at its full size, so it is zeroed once rather than for every segment.
+fn fill(
+    reader: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    tail: &[u8],
+    segment: usize,
+) -> (usize, io::Result<()>) {
+    if buf.len() < segment {
+        buf.resize(segment, 0);
+    }
+    buf[..tail.len()].copy_from_slice(tail);
+    let mut filled = tail.len();
+    while filled < segment {
+        match reader.read(&mut buf[filled..segment]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Err(e)),
+        }
+    }
+    (filled, Ok(()))
+}
+
+/// A worker: scans the segments it takes from `inbox` until the reading thread closes it.
+fn work(
+    inbox: &Mutex<mpsc::Receiver<Job>>,
+    results: &mpsc::Sender<Done>,
+    origin: &Origin,
+    make_worker: &MakeWorker<'_>,
+) {
+    let mut scan = make_worker();
+    loop {
+        let job = match inbox.lock() {
+            Ok(inbox) => inbox.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        let Ok(job) = job else { return };
+        let d = run(job, origin, &mut *scan);
+        let stop = d.panic.is_some();
+        if results.send(d).is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// What [`scan_file`] gives: findings in file order, the document readers' notes, the bytes
+/// read, and the read error that ended the file early, if any.
+pub type FileScanned = (Vec<Finding>, Vec<InputError>, u64, io::Result<()>);
+
+/// Scans a regular file larger than one segment with every worker reading its own segments
+/// by positioned reads (`pread`), so the copy from the page cache is spread over the
+/// threads too. The segments are the serial reader's: segment `k` holds the bytes from
+/// `k * (segment - overlap)`, up to `segment` of them, and the file ends with the first one
+/// that is not full. None (nothing read) when `threads` is 1 or another input runs the
+/// pipeline: the caller reads the file front to back instead.
+#[cfg(unix)]
+pub fn scan_file(
+    file: &std::fs::File,
+    origin: &Origin,
+    make_worker: &MakeWorker<'_>,
+    (threads, slot): (usize, &PipelineSlot),
+    segment: usize,
+    overlap: usize,
+) -> Option<FileScanned> {
+    use std::sync::atomic::AtomicUsize;
+    if threads < 2 || segment <= overlap {
+        return None;
+    }
+    let pipeline = Pipeline::start(slot)?;
+    let step = segment - overlap;
+    let next = AtomicUsize::new(0);
+    // Index of the last segment (the first one found not full), once known.
+    let last = AtomicUsize::new(usize::MAX);
+    let (results, outbox) = mpsc::channel::<(Done, u64, Option<io::Error>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(MAX_BUFFERS) {
+            let results = results.clone();
+            let (next, last) = (&next, &last);
+            scope.spawn(move || {
+                let mut scan = make_worker();
+                let mut buf = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index > last.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let start = index as u64 * step as u64;
+                    let (len, result) = fill_at(file, &mut buf, start, segment);
+                    let more = result.is_ok() && len >= segment;
+                    if !more {
+                        last.fetch_min(index, Ordering::AcqRel);
+                    }
+                    let job = Job {
+                        index,
+                        len,
+                        buf: std::mem::take(&mut buf),
+                        own_from: if index == 0 { 0 } else { overlap / 2 },
+                        own_to: if more { len - overlap / 2 } else { len },
+                        more,
+                        cut: if more { len - overlap } else { len },
+                    };
+                    let mut d = run(job, origin, &mut *scan);
+                    buf = std::mem::take(&mut d.buf);
+                    let stop = d.panic.is_some();
+                    let end = start + len as u64;
+                    if results.send((d, end, result.err())).is_err() || stop {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    drop(results);
+    drop(pipeline);
+    let last = last.into_inner();
+    let mut done: Vec<(Done, u64, Option<io::Error>)> = outbox
+        .into_iter()
+        .filter(|(d, _, _)| d.index <= last)
+        .collect();
+    done.sort_by_key(|(d, _, _)| d.index);
+    let mut shift = Shift::default();
+    let (mut findings, mut warnings) = (Vec::new(), Vec::new());
+    let (mut bytes, mut result) = (0, Ok(()));
+    for (d, end, error) in done {
+        if let Some(p) = d.panic {
+            panic::resume_unwind(p);
+        }
+        for mut f in d.found {
+            shift.apply(&mut f);
+            findings.push(f);
+        }
+        warnings.extend(d.warnings);
+        shift.then(d.span);
+        bytes = end;
+        if let Some(e) = error {
+            result = Err(e);
+        }
+    }
+    Some((findings, warnings, bytes, result))
+}
+
+/// Reads up to `segment` bytes of `file` from `start` into `buf` (kept at full size), as
+/// many as there are; returns how many.
+#[cfg(unix)]
+fn fill_at(
+    file: &std::fs::File,
+    buf: &mut Vec<u8>,
+    start: u64,
+    segment: usize,
+) -> (usize, io::Result<()>) {
+    use std::os::unix::fs::FileExt;
+    if buf.len() < segment {
+        buf.resize(segment, 0);
+    }
+    let mut filled = 0;
+    while filled < segment {
+        match file.read_at(&mut buf[filled..segment], start + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Err(e)),
+        }
+    }
+    (filled, Ok(()))
+}
