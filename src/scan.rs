@@ -88,7 +88,39 @@ pub struct Stats {
     /// walk, corrupt data. Any makes a scan without findings exit 2.
     pub unscanned: u64,
     /// What the S3 part of the scan did (requests, bytes downloaded, objects not scanned).
-    pub s3: Option<crate::input::s3::S3Stats>,
+    pub s3: Option<S3Stats>,
+}
+
+/// What the S3 part of a scan did, for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Stats {
+    /// ListObjectsV2 / ListObjectVersions requests.
+    pub list_requests: u64,
+    /// GetObject requests (ranged reads of zips included).
+    pub get_requests: u64,
+    /// HeadBucket and GetBucketLocation requests (finding regions).
+    pub other_requests: u64,
+    /// Body bytes downloaded.
+    pub bytes_read: u64,
+    /// Objects (or versions) scanned.
+    pub objects: u64,
+    /// Objects in Glacier / Deep Archive storage: not scanned.
+    pub archived: u64,
+    /// Keys left out by `--include` / `--exclude` (or the shard).
+    pub filtered: u64,
+    /// Objects that could not be read (each one is an error).
+    pub failed: u64,
+    /// Listed objects not scanned because the run was interrupted.
+    pub interrupted: u64,
+    /// The run was interrupted (Ctrl-C).
+    pub was_interrupted: bool,
+}
+
+impl S3Stats {
+    /// Objects listed for scanning that were not scanned.
+    pub fn not_scanned(&self) -> u64 {
+        self.archived + self.failed + self.interrupted
+    }
 }
 
 impl Outcome {

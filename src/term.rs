@@ -154,3 +154,12 @@ mod tests {
         assert_eq!(escape_short("ab", 3), "ab");
     }
 }
+
+/// The plural ending of a count: `""` for one, else `"s"`.
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -6,13 +6,17 @@
 
 pub mod archive;
 pub mod decode;
+#[cfg(feature = "git")]
 pub mod file;
 pub mod fs;
+#[cfg(feature = "git")]
 pub mod git;
 pub mod joined;
 pub mod office;
 pub mod pdf;
+#[cfg(feature = "git")]
 pub mod remote;
+#[cfg(feature = "verify")]
 pub mod s3;
 pub mod sqlite;
 
