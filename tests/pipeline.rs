@@ -57,7 +57,7 @@ fn filters_apply_in_the_documented_order() {
     let first = scan();
     assert_eq!(
         key_ids(&first.findings),
-        [ACCOUNT_KEY, KEY, LONE_KEY, OTHER_KEY]
+        [LONE_KEY, KEY, ACCOUNT_KEY, OTHER_KEY]
     );
     assert!(first.findings.iter().any(|f| f.inline_allowed));
 
@@ -121,8 +121,8 @@ fn filters_apply_in_the_documented_order() {
     assert_eq!(
         kinds,
         [
-            (ACCOUNT_KEY, SuppressionKind::External),
             (LONE_KEY, SuppressionKind::InSource),
+            (ACCOUNT_KEY, SuppressionKind::External),
             (OTHER_KEY, SuppressionKind::External),
         ]
     );
@@ -178,7 +178,9 @@ fn filters_apply_in_the_documented_order() {
         );
         assert!(!f.remediation.is_empty(), "{json}");
     }
-    assert_eq!(by_baseline.account_id.as_deref(), Some("210987654321"));
+    let reported = &processed.outcome.findings[0];
+    assert!(reported.account_id.is_some(), "{reported:?}");
+    assert_eq!(reported.account_id_source.as_deref(), Some("decoded"));
 }
 
 #[test]
