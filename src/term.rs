@@ -116,6 +116,15 @@ pub fn escape_short(s: &str, max: usize) -> String {
     cut
 }
 
+/// The plural ending of a count: `""` for one, else `"s"`.
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,14 +161,5 @@ mod tests {
     fn short_text_is_cut() {
         assert_eq!(escape_short("abcdef", 3), "abc…");
         assert_eq!(escape_short("ab", 3), "ab");
-    }
-}
-
-/// The plural ending of a count: `""` for one, else `"s"`.
-pub fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
