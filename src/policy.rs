@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use git2::{Delta, ObjectType, Oid, Repository};
 
 use crate::config::{self, Config, ConfigError};
+use crate::root::normalize;
 use crate::rules::{self, Rule, RuleError};
 
 /// Policy that cannot be loaded.
@@ -79,17 +80,7 @@ pub enum Watched {
     Dir(String),
 }
 
-/// A change the range makes to policy, reported in every format and failing the gate unless
-/// `--allow-policy-change`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyChange {
-    /// The path in the repository.
-    pub path: String,
-    /// `added`, `modified`, `deleted`, `renamed`, `type changed`.
-    pub status: &'static str,
-    /// What the file is to keysweep (`config file`, `rules file`, `baseline`).
-    pub role: &'static str,
-}
+pub use crate::pipeline::PolicyChange;
 
 /// BASE of a reviewed range: the commit policy files are read from.
 pub struct BaseTree {
@@ -315,21 +306,4 @@ impl BaseTree {
         }
         Ok(out)
     }
-}
-
-/// Removes `.` components and resolves `..` lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }

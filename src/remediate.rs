@@ -16,7 +16,7 @@ use crate::grammar::Field;
 use crate::markup;
 
 /// Language of the explanations (`why`, headings, messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     /// English.
     #[default]
@@ -26,7 +26,7 @@ pub enum Lang {
 }
 
 /// Playbook formats of `keysweep remediate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaybookFormat {
     /// A Markdown checklist, grouped per key.
     Md,

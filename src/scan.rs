@@ -23,7 +23,9 @@ use crate::detect::{Detector, ScanState};
 use crate::finding::{self, Finding, KeyType, Origin};
 use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::fs::{self, WalkItem, WalkOptions};
+#[cfg(feature = "git")]
 use crate::input::git::{self, GitError, GitOptions};
+#[cfg(feature = "verify")]
 use crate::input::s3::{self, S3Error, Target};
 use crate::input::{InputError, Sink};
 use crate::shard::Shard;
@@ -689,6 +691,7 @@ impl Sink for ScanSink<'_, '_> {
 
 /// Scans the git repository at or above `path` (its history, a range or the staged changes:
 /// see [`git`]), each blob read once and scanned like a file.
+#[cfg(feature = "git")]
 pub fn scan_git(
     detector: &Detector,
     path: &std::path::Path,
@@ -705,6 +708,7 @@ pub fn scan_git(
 
 /// Scans S3 objects (see [`s3`]), each read as a stream and scanned like a file: findings
 /// sorted, one error per object or bucket that could not be read.
+#[cfg(feature = "verify")]
 pub fn scan_s3(
     detector: &Detector,
     targets: &[Target],

@@ -116,6 +116,15 @@ pub fn escape_short(s: &str, max: usize) -> String {
     cut
 }
 
+/// The plural ending of a count: `""` for one, else `"s"`.
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

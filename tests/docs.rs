@@ -10,8 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::cli_args::{Cli, Command as Sub, RulesCommand};
 use clap::Parser;
-use keysweep::cli::{Cli, Command as Sub, RulesCommand};
 
 use common::{KEY, LONE_KEY, SECRET};
 
@@ -436,7 +436,7 @@ fn runnable(cli: &Cli, args: &[String], dir: &Path) -> bool {
         return false;
     }
     let exists = |p: &Path| p.is_relative() && (p == Path::new("-") || dir.join(p).exists());
-    let common_ok = |c: &keysweep::cli::CommonArgs| {
+    let common_ok = |c: &crate::cli_args::CommonArgs| {
         c.verify.is_none()
             && [&c.rules, &c.baseline, &c.config]
                 .iter()

@@ -4,6 +4,10 @@
 //! in `common`, `moto` and `pytools` only.
 
 mod common;
+// The binary's clap definitions, for the docs test that parses every documented command line.
+#[path = "../src/bin/keysweep/cli.rs"]
+#[allow(dead_code)]
+mod cli_args;
 mod moto;
 mod pytools;
 
@@ -22,6 +26,7 @@ mod git;
 mod html;
 mod manual;
 mod messages;
+mod pipeline;
 mod reliability;
 mod remediate;
 mod remediate_props;

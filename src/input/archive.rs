@@ -17,6 +17,10 @@
 //! [`FileOutcome::errors`]) and counted ([`FileOutcome::unscanned`]), so a scan that
 //! missed something never looks clean.
 
+// Without the `archive` feature nothing is unpacked: the limits and decoder plumbing are
+// compiled for the one reading path but unused.
+#![cfg_attr(not(feature = "archive"), allow(dead_code, clippy::ptr_arg))]
+
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Cursor, Read};
@@ -315,7 +319,8 @@ pub fn scan_source(
         buf: std::mem::take(buf),
     };
     let mut chain = Vec::new();
-    let open = opts.depth > 0;
+    // Without the `archive` feature every input is scanned as raw bytes.
+    let open = opts.depth > 0 && cfg!(feature = "archive");
     match source {
         Source::Bytes(data) => {
             top.compressed.set(data.len() as u64);
@@ -587,6 +592,7 @@ impl Read for Recorder<'_> {
 
 /// True when `err` is a decoder refusing data that needs more memory than it was allowed.
 fn is_memory_refusal(err: &io::Error) -> bool {
+    #[cfg(feature = "archive")]
     if let Some(inner) = err.get_ref() {
         if let Some(liblzma::stream::Error::MemLimit) = inner.downcast_ref() {
             return true;
@@ -596,6 +602,7 @@ fn is_memory_refusal(err: &io::Error) -> bool {
     text.contains("too much memory") || text.contains("memory limit reached")
 }
 
+#[cfg(feature = "archive")]
 /// The window size a zstd frame header asks for, when `head` holds one.
 fn zstd_window(head: &[u8]) -> Option<u64> {
     let descriptor = *head.get(4)?;
@@ -617,6 +624,7 @@ fn zstd_window(head: &[u8]) -> Option<u64> {
     Some(if fcs_bytes == 2 { size + 256 } else { size })
 }
 
+#[cfg(feature = "archive")]
 /// The LZMA2 dictionary size the first block of an xz stream asks for, when `head` holds
 /// its header.
 fn xz_dictionary(head: &[u8]) -> Option<u64> {
@@ -664,9 +672,11 @@ fn xz_dictionary(head: &[u8]) -> Option<u64> {
     None
 }
 
+#[cfg(feature = "archive")]
 /// Decoder memory beyond the window (buffers, tables).
 const DECODER_OVERHEAD: u64 = 1 << 20;
 
+#[cfg(feature = "archive")]
 /// Reads the end-of-central-directory record of a zip: how many entries its directory says
 /// it has (zip64 included).
 fn zip_entry_count<R: Read + io::Seek>(reader: &mut R, len: u64) -> Option<u64> {
@@ -702,6 +712,7 @@ fn zip_entry_count<R: Read + io::Seek>(reader: &mut R, len: u64) -> Option<u64> 
     Some(u64::from_le_bytes(n))
 }
 
+#[cfg(feature = "archive")]
 /// Most central-directory entries held in memory at once (each costs some hundreds of bytes
 /// in the zip reader); a zip with more is read from its local headers, front to back.
 const MAX_DIRECTORY: u64 = 65_536;
@@ -825,6 +836,7 @@ impl Walker<'_, '_> {
         self.error(chain, format!("{what}: {err}"));
     }
 
+    #[cfg(feature = "archive")]
     /// Opens `reader` as `format`; `depth` is the nesting level this archive sits at.
     fn open(&mut self, format: Format, reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
         match format {
@@ -840,6 +852,7 @@ impl Walker<'_, '_> {
         }
     }
 
+    #[cfg(feature = "archive")]
     /// Decompresses `input` (a `format` stream) and scans what comes out as one member. The
     /// decoder's window is reserved from the memory budget first (refused with a warning when
     /// it does not fit); after corrupt data, the rest of the input is scanned as raw bytes.
@@ -961,7 +974,7 @@ impl Walker<'_, '_> {
             self.read_failed(chain, within, &e);
             return;
         }
-        let format = if self.opts.depth == 0 {
+        let format = if self.opts.depth == 0 || !cfg!(feature = "archive") {
             None
         } else {
             sniff(&head)
@@ -1044,6 +1057,7 @@ impl Walker<'_, '_> {
         false
     }
 
+    #[cfg(feature = "archive")]
     fn tar(&mut self, reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
         let mut archive = tar::Archive::new(reader);
         let mut broken = false;
@@ -1117,6 +1131,7 @@ impl Walker<'_, '_> {
         chain.pop();
     }
 
+    #[cfg(feature = "archive")]
     /// A zip read from a stream: held in memory when it fits (its directory is at its end),
     /// else read member by member from its local headers.
     fn zip_in_stream(&mut self, reader: &mut dyn Read, chain: &mut Vec<String>, depth: u32) {
@@ -1148,6 +1163,7 @@ impl Walker<'_, '_> {
         }
     }
 
+    #[cfg(feature = "archive")]
     /// Reads a zip by random access: by its central directory, or, when that is broken or
     /// too large to hold, by walking the members' local headers from the start. A member
     /// past a limit is skipped alone; the members after it are still read.
@@ -1268,6 +1284,7 @@ impl Walker<'_, '_> {
         }
     }
 
+    #[cfg(feature = "archive")]
     /// Members of a zip from their local headers, front to back: for a broken or huge
     /// central directory, or a zip too large to hold in memory. `listed` is how many members
     /// the directory says there are, when known.
@@ -1326,6 +1343,19 @@ impl Walker<'_, '_> {
         chain.push("(bytes after an unreadable zip member)".to_string());
         let _ = self.leaf(&mut reader, chain);
         chain.pop();
+    }
+}
+
+/// Without the `archive` feature nothing is opened (`scan_source` and `member` never sniff a
+/// format), so these are never reached; they scan what they are given as raw bytes.
+#[cfg(not(feature = "archive"))]
+impl Walker<'_, '_> {
+    fn open(&mut self, _: Format, reader: &mut dyn Read, chain: &mut Vec<String>, _: u32) {
+        self.leaf_checked(reader, chain, None);
+    }
+
+    fn zip<R: Read + io::Seek>(&mut self, reader: &mut R, _: u64, chain: &mut Vec<String>, _: u32) {
+        self.leaf_checked(reader, chain, None);
     }
 }
 

@@ -6,11 +6,15 @@
 //! is gathered into one result type per level ([`outcome`]).
 
 pub mod archive;
+#[cfg(feature = "git")]
 pub mod file;
 pub mod fs;
+#[cfg(feature = "git")]
 pub mod git;
 pub mod outcome;
+#[cfg(feature = "git")]
 pub mod remote;
+#[cfg(feature = "verify")]
 pub mod s3;
 
 use serde::Serialize;

@@ -2,7 +2,6 @@
 
 pub mod html;
 mod json;
-pub mod progress;
 pub mod sarif;
 mod text;
 
@@ -15,7 +14,7 @@ use crate::rules::Rule;
 pub use text::Style;
 
 /// Output formats of `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Human-readable, grouped by file.
     Text,

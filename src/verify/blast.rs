@@ -16,20 +16,27 @@
 //! Allow), so the summary errs towards "may do more".
 
 use std::collections::{BTreeMap, BTreeSet};
+#[cfg(feature = "verify")]
 use std::time::{Duration, Instant, SystemTime};
 
+#[cfg(feature = "verify")]
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[cfg(feature = "verify")]
 use super::sts::{self, CallError, Limits};
+#[cfg(feature = "verify")]
 use super::{Options, VerifyError};
-use crate::finding::{Finding, KeyType, Kind, RemediationStep, Severity, VerificationStatus};
+use crate::finding::{Finding, RemediationStep, Severity};
+#[cfg(feature = "verify")]
+use crate::finding::{KeyType, Kind, VerificationStatus};
 use crate::remediate::format_utc;
 
 /// The AWS managed policy that grants everything.
 const ADMIN_POLICY_ARN_SUFFIX: &str = ":iam::aws:policy/AdministratorAccess";
 
+#[cfg(feature = "verify")]
 /// `UserName` GetAccessKeyLastUsed answers for a key of the account's root user.
 const ROOT_USER_NAMES: &[&str] = &["<root_account>"];
 
@@ -385,6 +392,7 @@ pub fn insert_steps(f: &Finding, start: Option<i64>, steps: &mut Vec<Remediation
     steps.insert(at, step);
 }
 
+#[cfg(feature = "verify")]
 /// Whether `finding` gets a blast radius: an owned long-term key that is not a canary.
 fn eligible(finding: &Finding) -> bool {
     finding.verification.status == VerificationStatus::Owned
@@ -392,6 +400,7 @@ fn eligible(finding: &Finding) -> bool {
         && finding.key_id.as_deref().and_then(KeyType::of) == Some(KeyType::LongTerm)
 }
 
+#[cfg(feature = "verify")]
 /// Looks up the blast radius of every owned long-term key in `findings` (run `--verify owner`
 /// first) and sets `blast_radius`, `risk` and `severity` on each finding of those keys.
 pub fn blast_radius(findings: &mut [Finding], opts: &Options) -> Result<Summary, VerifyError> {
@@ -466,6 +475,7 @@ pub fn blast_radius(findings: &mut [Finding], opts: &Options) -> Result<Summary,
     Ok(summary)
 }
 
+#[cfg(feature = "verify")]
 /// Records `radius` and `risk` on `f`: the severity becomes the risk level for a usable
 /// credential (the secret was found) and can only go down for a lone key ID; the user's ARN
 /// becomes the verification ARN (remediation fills in the user name from it).
@@ -639,18 +649,21 @@ pub fn ago(secs: i64) -> String {
     }
 }
 
+#[cfg(feature = "verify")]
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+#[cfg(feature = "verify")]
 /// At most one request every `interval`.
 struct Pacer {
     interval: Duration,
     next: Option<Instant>,
 }
 
+#[cfg(feature = "verify")]
 impl Pacer {
     fn new(interval: Duration) -> Pacer {
         Pacer {
@@ -668,12 +681,14 @@ impl Pacer {
     }
 }
 
+#[cfg(feature = "verify")]
 /// An IAM call that failed: the entity does not exist, or anything else.
 enum IamError {
     NotFound,
     Other(String),
 }
 
+#[cfg(feature = "verify")]
 fn iam_error<E>(err: SdkError<E>) -> IamError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -688,6 +703,7 @@ where
     })
 }
 
+#[cfg(feature = "verify")]
 /// What is known about one user (shared by all its keys).
 #[derive(Clone, Default)]
 struct UserFacts {
@@ -702,6 +718,7 @@ struct UserFacts {
     errors: Vec<String>,
 }
 
+#[cfg(feature = "verify")]
 /// What is known about one group.
 #[derive(Clone, Default)]
 struct GroupFacts {
@@ -709,6 +726,7 @@ struct GroupFacts {
     errors: Vec<String>,
 }
 
+#[cfg(feature = "verify")]
 /// The lookups of one run, with per-user, per-group and per-policy caches.
 struct Lookup {
     client: aws_sdk_iam::Client,
@@ -721,6 +739,7 @@ struct Lookup {
     now: i64,
 }
 
+#[cfg(feature = "verify")]
 /// Runs one paced, counted IAM request.
 macro_rules! call {
     ($self:ident, $req:expr) => {{
@@ -730,6 +749,7 @@ macro_rules! call {
     }};
 }
 
+#[cfg(feature = "verify")]
 impl Lookup {
     async fn key(&mut self, key: &str) -> BlastRadius {
         let mut radius = BlastRadius::default();
@@ -1019,6 +1039,7 @@ impl Lookup {
     }
 }
 
+#[cfg(feature = "verify")]
 fn describe(call: &str, err: IamError) -> String {
     match err {
         IamError::NotFound => format!("{call}: NoSuchEntity"),
@@ -1026,6 +1047,7 @@ fn describe(call: &str, err: IamError) -> String {
     }
 }
 
+#[cfg(feature = "verify")]
 fn managed_ref(name: String, arn: String, via: String) -> PolicyRef {
     let kind = if arn.contains(":iam::aws:policy/") {
         "aws_managed"
@@ -1040,6 +1062,7 @@ fn managed_ref(name: String, arn: String, via: String) -> PolicyRef {
     }
 }
 
+#[cfg(feature = "verify")]
 fn inline_ref(name: String, via: String) -> PolicyRef {
     PolicyRef {
         name,

@@ -1,10 +1,9 @@
-//! Command-line definitions (clap derive) and nothing else.
+//! Command-line definitions (clap derive) and nothing else. The library knows nothing of
+//! clap: the value enums here mirror library types and convert into them.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::report::Format;
 
 /// Find leaked AWS credentials in files, archives and git history.
 #[derive(Debug, Parser)]
@@ -62,7 +61,7 @@ pub struct ScanArgs {
     /// path as reached from the scan roots (S3 objects by `bucket/key`), so N jobs given the
     /// same paths cover every file and object exactly once; `keysweep merge` joins their reports.
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<keysweep::shard::Shard>,
     /// S3: scan every version of every object, those behind delete markers included
     /// (ListObjectVersions), not only the current ones.
     #[arg(long)]
@@ -93,7 +92,7 @@ pub struct ArchiveArgs {
     pub archive_depth: Option<u32>,
     /// Decompressed bytes allowed per input (e.g. 4G); past it what is left is not scanned
     /// and is reported. [default: 1G, or the config's `max_archive_bytes`]
-    #[arg(long, value_name = "SIZE", value_parser = crate::input::archive::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = keysweep::input::archive::parse_size)]
     pub max_archive_bytes: Option<u64>,
     /// Decompressed-to-compressed size ratio allowed per compressed stream or zip member once
     /// it passes 8 MiB; past it the rest of that stream or member is not scanned and is
@@ -103,7 +102,7 @@ pub struct ArchiveArgs {
     pub max_ratio: Option<u64>,
     /// Nesting levels of encodings to decode (base64 inside base64, gzip inside base64, ...);
     /// 0 decodes nothing but UTF-16 files.
-    #[arg(long, value_name = "N", default_value_t = crate::detect::decode::DEFAULT_DEPTH)]
+    #[arg(long, value_name = "N", default_value_t = keysweep::detect::decode::DEFAULT_DEPTH)]
     pub decode_depth: u32,
 }
 
@@ -122,7 +121,7 @@ pub struct GitArgs {
     /// they first appeared at, so N jobs cover every blob exactly once; `keysweep merge`
     /// joins their reports into the unsharded report.
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<keysweep::shard::Shard>,
     /// Only what the commits in BASE..HEAD wrote; a credential BASE already held is not
     /// reported (the pull-request gate).
     #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since_commit", "staged", "all_objects"])]
@@ -205,7 +204,7 @@ pub struct CommonArgs {
     /// signs GetCallerIdentity with each found key pair (uses the secret and leaves a
     /// CloudTrail event in the owner's account).
     #[arg(long, value_enum, value_name = "MODE")]
-    pub verify: Option<crate::verify::Mode>,
+    pub verify: Option<VerifyMode>,
     /// Your AWS account IDs (comma-separated, 12 digits each): keys of these accounts are
     /// "owned", others "foreign" (default: the account of your own AWS credentials).
     #[arg(long, value_name = "ID,...", value_delimiter = ',', value_parser = parse_account_id)]
@@ -242,11 +241,11 @@ pub struct RemediateArgs {
     pub report: Option<PathBuf>,
     /// Playbook format: a Markdown checklist, or a bash script whose changes run only with
     /// `--execute`.
-    #[arg(long, value_enum, default_value_t = crate::remediate::PlaybookFormat::Md)]
-    pub format: crate::remediate::PlaybookFormat,
+    #[arg(long, value_enum, default_value_t = PlaybookFormat::Md)]
+    pub format: PlaybookFormat,
     /// Language of the explanations (commands are the same in every language).
-    #[arg(long, value_enum, default_value_t = crate::remediate::Lang::En)]
-    pub lang: crate::remediate::Lang,
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
     /// Write the playbook to FILE instead of stdout (an sh playbook is made executable).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -311,4 +310,95 @@ pub enum RulesCommand {
         /// Directory of *.toml rule files.
         dir: Option<PathBuf>,
     },
+}
+
+/// Output formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, grouped by file.
+    Text,
+    /// One JSON array of findings.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, IDEs).
+    Sarif,
+    /// A standalone HTML incident report: keys by account, blast radius, places, timeline,
+    /// playbooks; one file, no network.
+    Html,
+}
+
+impl From<Format> for keysweep::report::Format {
+    fn from(format: Format) -> Self {
+        use keysweep::report::Format as F;
+        match format {
+            Format::Text => F::Text,
+            Format::Json => F::Json,
+            Format::Jsonl => F::Jsonl,
+            Format::Sarif => F::Sarif,
+            Format::Html => F::Html,
+        }
+    }
+}
+
+/// Which network check `--verify` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    /// STS GetAccessKeyInfo with your own AWS credentials: the owning account; the found secret
+    /// is never sent. Marks keys `owned` or `foreign` (see --my-accounts).
+    Owner,
+    /// STS GetCallerIdentity signed with each found key pair: `live` (with the ARN) or
+    /// `inactive_or_invalid`. Uses the found secret and leaves a CloudTrail event in the
+    /// owner's account.
+    Live,
+}
+
+impl From<VerifyMode> for keysweep::verify::Mode {
+    fn from(mode: VerifyMode) -> Self {
+        match mode {
+            VerifyMode::Owner => keysweep::verify::Mode::Owner,
+            VerifyMode::Live => keysweep::verify::Mode::Live,
+        }
+    }
+}
+
+/// Language of the explanations (`why`, headings, messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Korean (한국어).
+    Ko,
+}
+
+impl From<Lang> for keysweep::remediate::Lang {
+    fn from(lang: Lang) -> Self {
+        match lang {
+            Lang::En => keysweep::remediate::Lang::En,
+            Lang::Ko => keysweep::remediate::Lang::Ko,
+        }
+    }
+}
+
+/// Playbook formats of `keysweep remediate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlaybookFormat {
+    /// A Markdown checklist, grouped per key.
+    Md,
+    /// A bash script: lookups run, changes only with `--execute`.
+    Sh,
+    /// A standalone HTML incident report (the same page as `scan --format html`).
+    Html,
+}
+
+impl From<PlaybookFormat> for keysweep::remediate::PlaybookFormat {
+    fn from(format: PlaybookFormat) -> Self {
+        use keysweep::remediate::PlaybookFormat as P;
+        match format {
+            PlaybookFormat::Md => P::Md,
+            PlaybookFormat::Sh => P::Sh,
+            PlaybookFormat::Html => P::Html,
+        }
+    }
 }

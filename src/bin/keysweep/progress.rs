@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::scan::Observer;
+use keysweep::scan::Observer;
+use keysweep::term::plural;
 
 /// Scans shorter than this never show the line.
 pub const SHOW_AFTER: Duration = Duration::from_millis(800);
@@ -80,14 +81,6 @@ impl Progress {
             msg.push_str(&format!(", {archives} archive{}", plural(archives)));
         }
         msg
-    }
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 
