@@ -29,7 +29,7 @@
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
-use crate::remediate::{format_utc, parse_date};
+use crate::time::{format_utc, parse_date};
 
 /// The prefix of a long-term key.
 pub const LONG_TERM_PREFIX: &str = "ABSK";

@@ -25,4 +25,5 @@ pub mod scan;
 pub mod shard;
 pub mod shell;
 pub mod term;
+pub mod time;
 pub mod verify;

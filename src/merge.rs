@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::finding::Finding;
-use crate::remediate::parse_date;
+use crate::time::parse_date;
 
 /// The merged findings and how many duplicates were dropped.
 #[derive(Debug, Default)]

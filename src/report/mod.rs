@@ -3,6 +3,7 @@
 pub mod html;
 mod json;
 pub mod progress;
+pub mod read;
 pub mod sarif;
 mod text;
 

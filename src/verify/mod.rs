@@ -19,13 +19,8 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::finding::{Finding, KeyType, Kind, VerificationStatus};
+use crate::finding::{AccountIdSource, Finding, KeyType, Kind, VerificationStatus};
 use sts::{CallError, Identity, Limits};
-
-/// `account_id_source` of an account decoded from the key ID.
-pub const SOURCE_DECODED: &str = "decoded";
-/// `account_id_source` of an account STS reported.
-pub const SOURCE_STS: &str = "sts";
 
 /// Which network check `--verify` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,6 +51,18 @@ pub struct Options {
 }
 
 impl Options {
+    /// The runtime the requests run on (one thread) and the limits of each request.
+    fn runtime(&self) -> Result<(tokio::runtime::Runtime, Limits), VerifyError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let limits = Limits {
+            attempt_timeout: self.timeout,
+            max_attempts: self.max_attempts,
+        };
+        Ok((runtime, limits))
+    }
+
     pub fn new(mode: Mode, my_accounts: Vec<String>) -> Options {
         Options {
             mode,
@@ -126,7 +133,7 @@ pub fn annotate_offline(findings: &mut [Finding]) {
                 .and_then(|k| decode::account_id(k).ok())
             {
                 finding.account_id = Some(account);
-                finding.account_id_source = Some(SOURCE_DECODED.to_string());
+                finding.account_id_source = Some(AccountIdSource::Decoded);
             }
         }
         flag_canary(finding);
@@ -139,25 +146,15 @@ fn flag_canary(finding: &mut Finding) {
         .as_deref()
         .is_some_and(canary::is_canary_account)
     {
-        finding.canary = Some(true);
+        finding.canary = true;
     }
-}
-
-fn is_canary(finding: &Finding) -> bool {
-    finding.canary == Some(true)
 }
 
 /// Runs the network check of `opts.mode` on `findings` (which must still hold their full
 /// secrets) and records the outcome in each finding's `verification`, `account_id` and
 /// `account_id_source`. Call [`annotate_offline`] first.
 pub fn verify(findings: &mut [Finding], opts: &Options) -> Result<Summary, VerifyError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let limits = Limits {
-        attempt_timeout: opts.timeout,
-        max_attempts: opts.max_attempts,
-    };
+    let (runtime, limits) = opts.runtime()?;
     let summary = runtime.block_on(async {
         let config = sts::load_config(limits).await;
         match opts.mode {
@@ -288,7 +285,7 @@ async fn verify_owner(
             match result {
                 Ok(account) => {
                     finding.account_id = Some(account.clone());
-                    finding.account_id_source = Some(SOURCE_STS.to_string());
+                    finding.account_id_source = Some(AccountIdSource::Sts);
                     flag_canary(finding);
                     finding.verification.message = Some(if status == VerificationStatus::Owned {
                         format!("account {account} is yours ({mine_label})")
@@ -334,7 +331,7 @@ fn live_skip_reason(finding: &Finding) -> Option<String> {
         );
     }
     let key = finding.key_id.as_deref()?;
-    if is_canary(finding) {
+    if finding.canary {
         return Some(format!(
             "known canary-token account {}: not verified live (any use of the key alerts \
              whoever planted it)",
@@ -466,7 +463,7 @@ fn apply_live(finding: &mut Finding, result: &Result<Identity, CallError>) {
                 Some("STS GetCallerIdentity accepted the key: it is live".to_string());
             if let Some(account) = &identity.account {
                 finding.account_id = Some(account.clone());
-                finding.account_id_source = Some(SOURCE_STS.to_string());
+                finding.account_id_source = Some(AccountIdSource::Sts);
                 flag_canary(finding);
             }
         }
