@@ -3,10 +3,12 @@
 #
 #   fuzz/run.sh SECONDS [TARGET...]      every target (or those named) for SECONDS each
 #
-# Works on stable Rust with cargo-fuzz (installed here when missing) and no sanitizer:
-# `cargo fuzz build --sanitizer none` passes only stable flags (-Cpasses=sancov-module and
-# -Cllvm-args=-sanitizer-coverage-*); the address sanitizer would need nightly. Rust's own
-# checks (bounds, overflow, debug assertions) and the targets' properties are the oracle.
+# Works on stable Rust with plain cargo and no sanitizer: the build passes the stable flags that
+# `cargo fuzz build --sanitizer none` passes (-Cpasses=sancov-module, -Cllvm-args=-sanitizer-
+# coverage-*, --cfg fuzzing, debug assertions, overflow checks) through RUSTFLAGS, for the host
+# target only (so build scripts and proc macros are not instrumented); nothing to install. The
+# address sanitizer would need nightly. Rust's own checks and the targets' properties are the
+# oracle.
 #
 # Corpus: fuzz/corpus/TARGET (kept between runs, not committed), started from the committed
 # fuzz/seeds/TARGET and fuzz/regressions/TARGET. A crash is written to fuzz/artifacts/TARGET/;
@@ -26,14 +28,14 @@ targets=("$@")
 host="$(rustc -vV | sed -n 's/^host: //p')"
 target_dir="${FUZZ_TARGET_DIR:-$PWD/target}"
 nice="${FUZZ_NICE:-0}"
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "== installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
-fi
 echo "== building fuzz targets ($host)"
+sancov="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+sancov+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table"
+sancov+=" -Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth"
 # 16 codegen units: a much faster build for a slightly slower fuzzer.
-nice -n "$nice" cargo fuzz build --sanitizer none --codegen-units 16 --target "$host" \
-  --target-dir "$target_dir"
+RUSTFLAGS="$sancov --cfg fuzzing -Cdebug-assertions -Coverflow-checks ${RUSTFLAGS:-}" \
+CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  nice -n "$nice" cargo build --release --bins --target "$host" --target-dir "$target_dir"
 
 failed=()
 for t in "${targets[@]}"; do

@@ -36,7 +36,7 @@ print(BedrockTokenGenerator().get_token(Credentials(key, secret, token or None),
 /// A short-term key for the credentials, made now by AWS's generator (installed in the
 /// tests' venv, tests/pytools).
 fn generate(key: &str, secret: &str, token: Option<&str>, region: &str) -> Option<String> {
-    let out = Command::new(moto::pytools::bin("python"))
+    let out = Command::new(crate::pytools::bin("python"))
         .args(["-c", GENERATOR, key, secret, token.unwrap_or(""), region])
         .output()
         .expect("run python3");

@@ -122,17 +122,7 @@ fn keysweep(args: &[&str], moto: &Moto) -> std::process::Output {
 
 /// Runs tests/browser/report.mjs on `html`; returns what the page did.
 fn open_in_chromium(html: &Path, shot: &Path) -> Value {
-    let chromium = ["chromium", "chromium-browser"]
-        .iter()
-        .find_map(|name| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {name}")])
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        })
-        .expect("chromium not found: install Debian's chromium package (see .ci/run)");
+    let chromium = crate::pytools::chromium();
     let profile = tempfile::tempdir().expect("profile dir");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/report.mjs");
     let out = Command::new("node")

@@ -253,3 +253,89 @@ fn fnv1a(text: &str) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// Debian's Chromium, for the test that opens the HTML report in a real browser: found on
+/// `PATH`, else installed once with `apt-get` (as root, or through password-less `sudo`), so
+/// `cargo test --release` needs no set-up step on a fresh Debian machine either. Panics with
+/// what to install when neither works: never a silent skip.
+pub fn chromium() -> PathBuf {
+    static CHROMIUM: OnceLock<PathBuf> = OnceLock::new();
+    CHROMIUM
+        .get_or_init(|| {
+            if let Some(path) = find_chromium() {
+                return path;
+            }
+            match install_chromium() {
+                Ok(()) => find_chromium().unwrap_or_else(|| {
+                    panic!("keysweep tests: apt-get installed chromium but it is not on PATH")
+                }),
+                Err(e) => panic!(
+                    "keysweep tests: chromium is not installed and {e}: install Debian's \
+                     chromium package"
+                ),
+            }
+        })
+        .clone()
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser"].iter().find_map(|name| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    })
+}
+
+/// `apt-get install chromium` (after `apt-get update` if the package lists are stale), holding
+/// `target/pytools/apt.lock` so concurrent tests install it once.
+fn install_chromium() -> Result<(), String> {
+    let root = tools_dir();
+    fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+    let lock_path = root.join("apt.lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if find_chromium().is_some() {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd.output()
+    };
+    eprintln!("keysweep tests: installing Debian's chromium with apt-get (once)");
+    let install = ["install", "-y", "-qq", "chromium"];
+    match apt(&install) {
+        Ok(out) if out.status.success() => return Ok(()),
+        Err(e) => return Err(format!("apt-get could not run ({e})")),
+        Ok(_) => {}
+    }
+    let _ = apt(&["update", "-qq"]);
+    match apt(&install) {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "`apt-get install chromium` failed{}: {}",
+            if is_root { "" } else { " (through sudo -n)" },
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Err(format!("apt-get could not run ({e})")),
+    }
+}
