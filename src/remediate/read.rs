@@ -182,7 +182,7 @@ mod tests {
         let json = serde_json::to_value(&f).unwrap_or_default();
         assert_eq!(json["account_id_source"], "decoded");
         assert!(json.get("canary").is_none(), "{json}");
-        assert_eq!(json["remediation"][2]["step"], "deactivate");
+        assert_eq!(json["remediation"][3]["step"], "deactivate");
         assert!(json["remediation"][0].get("since").is_none());
         let again = read_report(&format!("[{json}]")).unwrap_or_default();
         assert_eq!(again, [f.clone()]);
