@@ -55,15 +55,7 @@ impl Baseline {
 
     /// Parses a report: a JSON array of findings, or one finding per line.
     pub fn parse(text: &str) -> Result<Baseline, String> {
-        let entries: Vec<Entry> = if text.trim_start().starts_with('[') {
-            serde_json::from_str(text).map_err(|e| e.to_string())?
-        } else {
-            text.lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
-                .collect::<Result<_, _>>()?
-        };
+        let entries: Vec<Entry> = report::read::records(text).map_err(|e| e.to_string())?;
         if let Some(old) = entries
             .iter()
             .find(|e| e.fingerprint.len() == crate::finding::OLD_FINGERPRINT_HEX)

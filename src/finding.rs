@@ -190,18 +190,132 @@ pub struct SsoDetails {
     pub refreshable: bool,
 }
 
-/// One step of the remediation playbook attached to a finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemediationStep {
-    pub step: String,
-    pub why: String,
-    pub command: String,
+/// What a remediation step does; reports write it in snake case (`revoke_sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Find out whose the key is (account, user, role, last use).
+    Identify,
+    /// Stop the key (make it inactive, or deny what it can do).
+    Deactivate,
+    /// Check what a change did.
+    Confirm,
+    /// Look up what the key did, in CloudTrail.
+    Investigate,
+    /// Make a replacement credential.
+    Rotate,
+    /// Delete the leaked key.
+    Delete,
+    /// Deny the sessions issued before now (temporary credentials).
+    RevokeSessions,
+    /// Prevent it from happening again.
+    Harden,
+    /// Tell someone: the key is not yours, or it is a canary.
+    Notify,
+    /// Review a policy change (not a key).
+    Review,
+    /// Invalidate an IAM Identity Center token's sign-in session.
+    InvalidateToken,
+    /// End an Identity Center user's active sessions.
+    EndSessions,
+    /// Deny the role sessions an Identity Center token already obtained.
+    RevokeRoleSessions,
+    /// A refresh token can mint new access tokens.
+    RefreshToken,
 }
 
-/// `account_id_source` of an account decoded from the key ID.
-pub const SOURCE_DECODED: &str = "decoded";
-/// `account_id_source` of an account STS reported.
-pub const SOURCE_STS: &str = "sts";
+impl Step {
+    /// The name reports write.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Identify => "identify",
+            Step::Deactivate => "deactivate",
+            Step::Confirm => "confirm",
+            Step::Investigate => "investigate",
+            Step::Rotate => "rotate",
+            Step::Delete => "delete",
+            Step::RevokeSessions => "revoke_sessions",
+            Step::Harden => "harden",
+            Step::Notify => "notify",
+            Step::Review => "review",
+            Step::InvalidateToken => "invalidate_token",
+            Step::EndSessions => "end_sessions",
+            Step::RevokeRoleSessions => "revoke_role_sessions",
+            Step::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// One step of the remediation playbook attached to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StepRecord")]
+pub struct RemediationStep {
+    pub step: Step,
+    pub why: String,
+    pub command: String,
+    /// Where the CloudTrail window of a step's command starts (Unix seconds), for steps that
+    /// search CloudTrail from the leak on; `None` for the others and when the leak time is
+    /// unknown (the last 90 days). Not written: the command says it.
+    #[serde(skip)]
+    pub since: Option<i64>,
+}
+
+/// A remediation step as a report writes it.
+#[derive(Deserialize)]
+struct StepRecord {
+    step: Step,
+    why: String,
+    command: String,
+}
+
+impl From<StepRecord> for RemediationStep {
+    /// A report keeps the window only in its commands: an investigate step's
+    /// `--start-time` is its start. Reports are the one place it is read back from text.
+    fn from(r: StepRecord) -> RemediationStep {
+        let since = (r.step == Step::Investigate)
+            .then(|| {
+                let rest = r.command.split("--start-time ").nth(1)?;
+                crate::time::parse_date(rest.split_whitespace().next()?)
+            })
+            .flatten();
+        RemediationStep {
+            step: r.step,
+            why: r.why,
+            command: r.command,
+            since,
+        }
+    }
+}
+
+/// Where `account_id` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountIdSource {
+    /// Decoded offline from the key ID (or read from a Bedrock key).
+    Decoded,
+    /// Reported by STS (`--verify`).
+    Sts,
+}
+
+impl AccountIdSource {
+    /// The name reports write.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountIdSource::Decoded => "decoded",
+            AccountIdSource::Sts => "sts",
+        }
+    }
+}
+
+/// `canary` is written only when true.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `canary`: absent, `null` and `false` are all "not a canary".
+fn canary_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
 
 /// One leaked credential at one place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,9 +343,14 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id_source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub canary: Option<bool>,
+    pub account_id_source: Option<AccountIdSource>,
+    /// The account is a known canary-token account: the key is a tripwire.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "canary_flag"
+    )]
+    pub canary: bool,
     /// When the credential stops working at the latest, as the leaked text says (a Bedrock
     /// short-term key: signing time plus lifetime, `2026-01-02T03:04:05Z`; cached STS
     /// credentials' `Expiration`; an SSO token's `expiresAt`).
@@ -288,6 +407,43 @@ pub struct Suppression {
 }
 
 impl Finding {
+    /// A finding of `kind` found by `rule` at `location`, with nothing else known yet: the
+    /// one place every field gets its starting value.
+    pub fn new(
+        rule: String,
+        kind: Kind,
+        severity: Severity,
+        location: Location,
+        fingerprint: String,
+    ) -> Finding {
+        Finding {
+            rule,
+            kind,
+            severity,
+            key_id: None,
+            key_type: None,
+            secret: None,
+            session_token: None,
+            user_name: None,
+            region: None,
+            account_id: None,
+            account_id_source: None,
+            canary: false,
+            expires_at: None,
+            expired: None,
+            sso: None,
+            location,
+            fingerprint,
+            verification: Verification::default(),
+            blast_radius: None,
+            risk: None,
+            remediation: Vec::new(),
+            policy_change: None,
+            suppression: None,
+            inline_allowed: false,
+        }
+    }
+
     /// Builds the finding for `m`, found in a blob from `origin` at `line`:`column`.
     pub fn from_match(
         detector: &Detector,
@@ -317,35 +473,19 @@ impl Finding {
             &origin.path_raw(),
             origin.archive_member.as_deref().unwrap_or("").as_bytes(),
         ]);
+        let location = Location {
+            origin: origin.clone(),
+            line,
+            column,
+        };
+        let rule = detector.rules()[m.rule].id().to_string();
         Finding {
-            rule: detector.rules()[m.rule].id().to_string(),
-            kind,
-            severity,
             key_id,
             key_type,
             secret,
             session_token: token,
             user_name: m.user.clone(),
-            region: None,
-            expires_at: None,
-            account_id: None,
-            account_id_source: None,
-            canary: None,
-            expired: None,
-            sso: None,
-            location: Location {
-                origin: origin.clone(),
-                line,
-                column,
-            },
-            fingerprint,
-            verification: Verification::default(),
-            blast_radius: None,
-            risk: None,
-            remediation: Vec::new(),
-            policy_change: None,
-            suppression: None,
-            inline_allowed: false,
+            ..Finding::new(rule, kind, severity, location, fingerprint)
         }
     }
 
@@ -357,35 +497,20 @@ impl Finding {
             path.as_bytes(),
             what.as_bytes(),
         ]);
+        let location = Location {
+            origin: Origin::file(path),
+            line,
+            column: 1,
+        };
         Finding {
-            rule: POLICY_CHANGE_RULE.to_string(),
-            kind: Kind::PolicyChange,
-            severity: Severity::High,
-            key_id: None,
-            key_type: None,
-            secret: None,
-            session_token: None,
-            user_name: None,
-            region: None,
-            expires_at: None,
-            account_id: None,
-            account_id_source: None,
-            canary: None,
-            expired: None,
-            sso: None,
-            location: Location {
-                origin: Origin::file(path),
-                line,
-                column: 1,
-            },
-            fingerprint,
-            verification: Verification::default(),
-            remediation: Vec::new(),
             policy_change: Some(what),
-            suppression: None,
-            blast_radius: None,
-            risk: None,
-            inline_allowed: false,
+            ..Finding::new(
+                POLICY_CHANGE_RULE.to_string(),
+                Kind::PolicyChange,
+                Severity::High,
+                location,
+                fingerprint,
+            )
         }
     }
 
@@ -400,41 +525,26 @@ impl Finding {
         (line, column): (usize, usize),
     ) -> Finding {
         use crate::bedrock::{self, BedrockKey};
+        let location = Location {
+            origin: origin.clone(),
+            line,
+            column,
+        };
         let mut finding = Finding {
-            rule: detector.rules()[rule].id().to_string(),
-            kind: Kind::BedrockLongTermKey,
-            severity: Severity::Critical,
-            key_id: None,
-            key_type: None,
             secret: Some(value.to_string()),
-            session_token: None,
-            user_name: None,
-            region: None,
-            expires_at: None,
-            account_id: None,
-            account_id_source: None,
-            canary: None,
-            expired: None,
-            sso: None,
-            location: Location {
-                origin: origin.clone(),
-                line,
-                column,
-            },
-            fingerprint: String::new(),
-            verification: Verification::default(),
-            remediation: Vec::new(),
-            policy_change: None,
-            suppression: None,
-            blast_radius: None,
-            risk: None,
-            inline_allowed: false,
+            ..Finding::new(
+                detector.rules()[rule].id().to_string(),
+                Kind::BedrockLongTermKey,
+                Severity::Critical,
+                location,
+                String::new(),
+            )
         };
         match bedrock::parse(value) {
             Some(BedrockKey::LongTerm(k)) => {
                 finding.user_name = Some(k.user_name);
                 finding.account_id = Some(k.account_id);
-                finding.account_id_source = Some(SOURCE_DECODED.to_string());
+                finding.account_id_source = Some(AccountIdSource::Decoded);
             }
             Some(BedrockKey::ShortTerm(k)) => {
                 finding.kind = Kind::BedrockShortTermKey;
@@ -487,19 +597,13 @@ impl Finding {
             &origin.path_raw(),
             origin.archive_member.as_deref().unwrap_or("").as_bytes(),
         ]);
+        let location = Location {
+            origin: origin.clone(),
+            line,
+            column,
+        };
         Finding {
-            rule: SSO_TOKEN_RULE.to_string(),
-            kind: Kind::SsoToken,
-            severity,
-            key_id: None,
-            key_type: None,
-            secret: None,
             session_token: Some(token.access_token.clone()),
-            user_name: None,
-            region: None,
-            account_id: None,
-            account_id_source: None,
-            canary: None,
             expires_at: token.expires_at.clone(),
             expired,
             // Values off their grammar are left out (the report's reader would refuse them).
@@ -515,19 +619,13 @@ impl Finding {
                 registration_expires_at: token.registration_expires_at.clone(),
                 refreshable,
             }),
-            location: Location {
-                origin: origin.clone(),
-                line,
-                column,
-            },
-            fingerprint,
-            verification: Verification::default(),
-            blast_radius: None,
-            risk: None,
-            remediation: Vec::new(),
-            policy_change: None,
-            suppression: None,
-            inline_allowed: false,
+            ..Finding::new(
+                SSO_TOKEN_RULE.to_string(),
+                Kind::SsoToken,
+                severity,
+                location,
+                fingerprint,
+            )
         }
     }
 

@@ -95,8 +95,8 @@ pub mod verify;
 
 pub use config::{Config, ScanRoot};
 pub use detect::Detector;
-pub use finding::{Finding, Kind, Severity};
 pub use finding::Origin;
+pub use finding::{Finding, Kind, Severity};
 pub use pipeline::Processed;
 pub use report::Format;
 pub use rules::Rule;

@@ -89,6 +89,30 @@ struct RulesFile {
     rule: Vec<RuleSyntax>,
 }
 
+/// The group index of each named capture a rule's pattern has (see [`CAPTURE_NAMES`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Captures {
+    pub key_id: Option<usize>,
+    pub secret: Option<usize>,
+    pub token: Option<usize>,
+    pub user: Option<usize>,
+    pub api_key: Option<usize>,
+}
+
+impl Captures {
+    /// The named groups of `regex`.
+    fn of(regex: &Regex) -> Captures {
+        let group = |name: &str| regex.capture_names().position(|n| n == Some(name));
+        Captures {
+            key_id: group("key_id"),
+            secret: group("secret"),
+            token: group("token"),
+            user: group("user"),
+            api_key: group("api_key"),
+        }
+    }
+}
+
 /// A compiled rule, ready for the detector.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -98,9 +122,8 @@ pub struct Rule {
     pub regex: Regex,
     pub window_before: usize,
     pub window_after: usize,
-    /// Capture group indices of key_id, secret, token, user, api_key (in `CAPTURE_NAMES`
-    /// order).
-    pub captures: [Option<usize>; 5],
+    /// The capture groups of the pattern, by name.
+    pub captures: Captures,
     pub specificity: u8,
     pub entropy_min: f32,
 }
@@ -141,10 +164,7 @@ impl Rule {
             .size_limit(16 * 1024 * 1024)
             .build()
             .map_err(|e| invalid(format!("pattern does not compile: {e}")))?;
-        let mut captures = [None; 5];
-        for (slot, name) in captures.iter_mut().zip(CAPTURE_NAMES) {
-            *slot = regex.capture_names().position(|n| n == Some(name));
-        }
+        let captures = Captures::of(&regex);
         if let Some(unknown) = regex
             .capture_names()
             .flatten()
@@ -161,12 +181,21 @@ impl Rule {
             crate::grammar::check_capture(&syntax.pattern, name)
                 .map_err(|e| invalid(e.to_string()))?;
         }
-        if captures[0..3].iter().all(Option::is_none) && captures[4].is_none() {
+        if [
+            captures.key_id,
+            captures.secret,
+            captures.token,
+            captures.api_key,
+        ]
+        .iter()
+        .all(Option::is_none)
+        {
             return Err(invalid(
                 "pattern needs a named capture `key_id`, `secret`, `token` or `api_key`".into(),
             ));
         }
-        if syntax.near == Some(Near::KeyId) && captures[1].is_none() && captures[2].is_none() {
+        if syntax.near == Some(Near::KeyId) && captures.secret.is_none() && captures.token.is_none()
+        {
             return Err(invalid(
                 "a rule `near = \"key_id\"` must capture a `secret` or a `token`".into(),
             ));

@@ -2,8 +2,18 @@
 //! (`2024-05-01T12:00:00Z`, `2024-05-01T14:34:56+02:00`), on the proleptic Gregorian
 //! calendar (H. Hinnant's civil-date algorithms).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 /// Seconds in a day.
 const DAY: i64 = 86_400;
+
+/// Unix seconds of `t` (negative before 1970; saturates far out of range).
+pub fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (`m` 1 to 12, `d` 1 to 31).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -174,5 +184,41 @@ mod tests {
         assert_eq!(parse_date("2024-05-01"), Some(1_714_521_600));
         assert_eq!(parse_date("2024-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[test]
+    fn dates_format_and_parse() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_714_564_800), "2024-05-01T12:00:00Z");
+        assert_eq!(format_utc(951_825_600), "2000-02-29T12:00:00Z");
+        assert_eq!(format_utc(-1), "1969-12-31T23:59:59Z");
+        for s in [
+            "2024-05-01T12:00:00Z",
+            "2024-05-01T14:00:00+02:00",
+            "2024-05-01 14:00:00 +0200",
+            "2024-05-01T07:00:00.123-05:00",
+            "1714564800 +0200",
+            "1714564800",
+        ] {
+            assert_eq!(parse_date(s), Some(1_714_564_800), "{s}");
+        }
+        assert_eq!(parse_date("2024-05-01"), Some(1_714_521_600));
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-05-01T25:00:00Z",
+            "2024-05-01X",
+            "2024-05-01T12:00:00+2",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unix_of_system_times() {
+        use std::time::Duration;
+        assert_eq!(unix(UNIX_EPOCH + Duration::from_secs(42)), 42);
+        assert_eq!(unix(UNIX_EPOCH - Duration::from_secs(42)), -42);
     }
 }

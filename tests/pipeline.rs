@@ -180,7 +180,10 @@ fn filters_apply_in_the_documented_order() {
     }
     let reported = &processed.outcome.findings[0];
     assert!(reported.account_id.is_some(), "{reported:?}");
-    assert_eq!(reported.account_id_source.as_deref(), Some("decoded"));
+    assert_eq!(
+        reported.account_id_source.map(|s| s.as_str()),
+        Some("decoded")
+    );
 }
 
 #[test]

@@ -411,7 +411,7 @@ fn reference_findings() -> Vec<Finding> {
         for user in users {
             for arn in arns {
                 for status in statuses {
-                    for canary in [None, Some(true)] {
+                    for canary in [false, true] {
                         for (token, date) in [None, Some("IQoJb3JpZ2luX2Vj")]
                             .into_iter()
                             .flat_map(|t| [(t, None), (t, Some("2024-05-01T12:00:00Z"))])

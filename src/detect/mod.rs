@@ -270,7 +270,7 @@ impl Detector {
             for &index in &self.near_key_rules {
                 let rule = &self.rules[index];
                 // A rule that finds only tokens runs only where a token can pair.
-                let token_only = rule.captures[1].is_none();
+                let token_only = rule.captures.secret.is_none();
                 windows.clear();
                 for atom in state.atoms.iter().filter(|a| {
                     a.part == Part::KeyId && (!token_only || pair::takes_token(&a.value))
@@ -346,14 +346,15 @@ impl Detector {
             }
             let mut found: [Option<Atom>; 5] = Default::default();
             let mut ok = true;
+            let c = rule.captures;
             let parts = [
-                Part::KeyId,
-                Part::Secret,
-                Part::Token,
-                Part::User,
-                Part::ApiKey,
+                (Part::KeyId, c.key_id),
+                (Part::Secret, c.secret),
+                (Part::Token, c.token),
+                (Part::User, c.user),
+                (Part::ApiKey, c.api_key),
             ];
-            for (slot, (part, group)) in parts.into_iter().zip(rule.captures).enumerate() {
+            for (slot, (part, group)) in parts.into_iter().enumerate() {
                 let Some(m) = group.and_then(|g| caps.get(g)) else {
                     continue;
                 };

@@ -18,7 +18,8 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::finding::{Finding, Severity, VerificationStatus};
-use crate::remediate::{self, format_utc, KeyGroup, Lang};
+use crate::remediate::{self, KeyGroup, Lang};
+use crate::time::format_utc;
 
 /// What the page needs besides the findings.
 #[derive(Debug, Clone, Copy)]
@@ -361,10 +362,10 @@ fn write_key(
             s,
             "<dt>account</dt><dd>{} ({})</dd>",
             esc(a),
-            esc(merged.account_id_source.as_deref().unwrap_or("?"))
+            esc(merged.account_id_source.map_or("?", |s| s.as_str()))
         );
     }
-    if merged.canary == Some(true) {
+    if merged.canary {
         s.push_str("<dt>canary</dt><dd>known canary-token account: do not use this key</dd>");
     }
     let v = &merged.verification;
@@ -411,7 +412,7 @@ fn write_key(
                 s,
                 "<li><b>{}</b>: {}<div class=\"cmd\"><pre><code>{}</code></pre>\
                  <button class=\"copy\" type=\"button\">Copy</button></div></li>",
-                esc(&st.step),
+                esc(st.step.as_str()),
                 esc(&st.why),
                 esc(&st.command)
             );

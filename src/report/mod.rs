@@ -2,6 +2,7 @@
 
 pub mod html;
 mod json;
+pub mod read;
 pub mod sarif;
 mod text;
 

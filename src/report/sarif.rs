@@ -156,11 +156,22 @@ pub fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
+/// Whether a rule's pattern captures a key ID, a secret, a token, an API key.
+fn captured(rule: &Rule) -> (bool, bool, bool, bool) {
+    let c = rule.captures;
+    (
+        c.key_id.is_some(),
+        c.secret.is_some(),
+        c.token.is_some(),
+        c.api_key.is_some(),
+    )
+}
+
 /// The worst finding a rule can produce, judged by what its pattern captures: a secret can
 /// complete a long-term key pair (critical), a session token belongs to temporary
 /// credentials (high), a key ID alone names an account (medium).
 fn rule_severity(rule: &Rule) -> Severity {
-    let [key, secret, token, _, api_key] = rule.captures.map(|c| c.is_some());
+    let (key, secret, token, api_key) = captured(rule);
     if api_key {
         // A long-term Bedrock key is usable alone until revoked.
         Severity::Critical
@@ -190,7 +201,7 @@ fn pascal_case(id: &str) -> String {
 
 /// The remediation summary of a rule's help, as plain text and as Markdown.
 fn help(rule: &Rule) -> Text {
-    let [key, secret, token, _, api_key] = rule.captures.map(|c| c.is_some());
+    let (key, secret, token, api_key) = captured(rule);
     let what = if api_key {
         "An Amazon Bedrock API key was committed or shipped. It is a bearer token: whoever \
          holds it calls Bedrock as its owner (a long-term key until it is deactivated, a \
@@ -355,7 +366,7 @@ fn message(f: &Finding) -> String {
         }
     }
     text.push('.');
-    if f.canary == Some(true) {
+    if f.canary {
         text.push_str(" It belongs to a known canary-token account: using it alerts its owner.");
     }
     if let Some(risk) = &f.risk {
@@ -396,9 +407,9 @@ fn properties(f: &Finding) -> Map<String, Value> {
     put("accountId", f.account_id.clone().map(Value::from));
     put(
         "accountIdSource",
-        f.account_id_source.clone().map(Value::from),
+        f.account_id_source.map(|s| Value::from(s.as_str())),
     );
-    put("canary", f.canary.map(Value::from));
+    put("canary", f.canary.then_some(Value::from(true)));
     put("path", Some(origin.path.clone().into()));
     put(
         "archiveMember",

@@ -89,7 +89,7 @@ pub(super) fn write(out: &mut dyn Write, findings: &[Finding], style: Style) -> 
         if let Some(account) = &f.account_id {
             line.push_str(&format!("  account {}", term::escape(account)));
         }
-        if f.canary == Some(true) {
+        if f.canary {
             line.push_str("  CANARY");
         }
         if let Some(change) = &f.policy_change {

@@ -21,8 +21,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use crate::finding::Finding;
-use crate::input::archive::{self, Shift};
 use crate::finding::Origin;
+use crate::input::archive::{self, Shift};
 use crate::input::InputError;
 
 /// Segment buffers alive at once for one pipelined input, the one being read included.

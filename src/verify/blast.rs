@@ -16,7 +16,6 @@
 //! Allow), so the summary errs towards "may do more".
 
 use std::collections::{BTreeMap, BTreeSet};
-#[cfg(feature = "verify")]
 use std::time::{Duration, Instant, SystemTime};
 
 #[cfg(feature = "verify")]
@@ -25,13 +24,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[cfg(feature = "verify")]
-use super::sts::{self, CallError, Limits};
+use super::sts::{self, CallError};
 #[cfg(feature = "verify")]
 use super::{Options, VerifyError};
-use crate::finding::{Finding, RemediationStep, Severity};
+use crate::finding::{Finding, Kind, Severity};
 #[cfg(feature = "verify")]
-use crate::finding::{KeyType, Kind, VerificationStatus};
-use crate::remediate::format_utc;
+use crate::finding::{KeyType, VerificationStatus};
+use crate::time::format_utc;
 
 /// The AWS managed policy that grants everything.
 const ADMIN_POLICY_ARN_SUFFIX: &str = ":iam::aws:policy/AdministratorAccess";
@@ -348,55 +347,11 @@ pub fn text_lines(f: &Finding) -> Vec<String> {
     lines
 }
 
-/// For a key whose owner may do anything or change IAM, puts an "investigate" step before the
-/// usual ones: IAM changes first (in us-east-1, where IAM events are recorded, made with any
-/// credentials: an attacker may already use new users or keys), then every region.
-pub fn insert_steps(f: &Finding, start: Option<i64>, steps: &mut Vec<RemediationStep>) {
-    let Some(b) = &f.blast_radius else {
-        return;
-    };
-    let escalation = b
-        .permissions
-        .as_ref()
-        .is_some_and(|p| !p.iam_write.is_empty());
-    if !(b.is_administrator() || escalation) || f.canary == Some(true) {
-        return;
-    }
-    let what = if b.is_administrator() {
-        "an administrator: assume the attacker could do anything, in any region"
-    } else {
-        "allowed to change IAM (create users and keys, attach policies): assume the attacker \
-         gave itself more access"
-    };
-    let step = RemediationStep {
-        step: "investigate".to_string(),
-        why: format!(
-            "The key's owner is {what}. Look at IAM changes first: every user, access key, \
-             login profile, policy and role created or changed since the leak, by anyone (the \
-             attacker may already use new credentials); undo them. Then check every region, not \
-             only where the key was last used."
-        ),
-        command: format!(
-            "aws cloudtrail lookup-events --region us-east-1 --lookup-attributes \
-             AttributeKey=EventSource,AttributeValue=iam.amazonaws.com{} \
-             --query 'Events[].[EventTime,EventName,Username]' --output text",
-            start
-                .map(|t| format!(" --start-time {}", format_utc(t)))
-                .unwrap_or_default()
-        ),
-    };
-    let at = steps
-        .iter()
-        .position(|s| s.step == "investigate")
-        .unwrap_or(steps.len());
-    steps.insert(at, step);
-}
-
 #[cfg(feature = "verify")]
 /// Whether `finding` gets a blast radius: an owned long-term key that is not a canary.
 fn eligible(finding: &Finding) -> bool {
     finding.verification.status == VerificationStatus::Owned
-        && finding.canary != Some(true)
+        && !finding.canary
         && finding.key_id.as_deref().and_then(KeyType::of) == Some(KeyType::LongTerm)
 }
 
@@ -427,13 +382,7 @@ pub fn blast_radius(findings: &mut [Finding], opts: &Options) -> Result<Summary,
     if keys.is_empty() {
         return Ok(summary);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let limits = Limits {
-        attempt_timeout: opts.timeout,
-        max_attempts: opts.max_attempts,
-    };
+    let (runtime, limits) = opts.runtime()?;
     let now = unix_now();
     let results = runtime.block_on(async {
         let config = sts::load_config(limits).await;
@@ -576,9 +525,7 @@ pub fn assess(radius: &BlastRadius, now: i64) -> Option<Risk> {
     if let Some(k) = key {
         match (
             &k.last_used,
-            k.last_used
-                .as_deref()
-                .and_then(crate::remediate::parse_date),
+            k.last_used.as_deref().and_then(crate::time::parse_date),
         ) {
             (Some(_), Some(t)) => {
                 let mut used = format!("used {}", ago(now - t));
@@ -651,9 +598,7 @@ pub fn ago(secs: i64) -> String {
 
 #[cfg(feature = "verify")]
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    crate::time::unix(SystemTime::now())
 }
 
 #[cfg(feature = "verify")]
@@ -724,6 +669,14 @@ struct UserFacts {
 struct GroupFacts {
     documents: Vec<(PolicyRef, Option<Value>)>,
     errors: Vec<String>,
+}
+
+#[cfg(feature = "verify")]
+/// Who holds a policy: an IAM user or group (by name).
+#[derive(Debug, Clone, Copy)]
+enum Holder<'a> {
+    User(&'a str),
+    Group(&'a str),
 }
 
 #[cfg(feature = "verify")]
@@ -884,58 +837,8 @@ impl Lookup {
             }
             Err(e) => f.errors.push(describe("ListAccessKeys", e)),
         }
-        match call!(
-            self,
-            self.client
-                .list_attached_user_policies()
-                .user_name(user)
-                .max_items(1000)
-        ) {
-            Ok(out) => {
-                let attached: Vec<(String, String)> = out
-                    .attached_policies()
-                    .iter()
-                    .filter_map(|p| {
-                        Some((p.policy_name()?.to_string(), p.policy_arn()?.to_string()))
-                    })
-                    .collect();
-                for (name, arn) in attached {
-                    let doc = self.managed(&arn, &mut f.errors).await;
-                    f.documents
-                        .push((managed_ref(name, arn, "user".to_string()), doc));
-                }
-            }
-            Err(e) => f.errors.push(describe("ListAttachedUserPolicies", e)),
-        }
-        match call!(
-            self,
-            self.client
-                .list_user_policies()
-                .user_name(user)
-                .max_items(1000)
-        ) {
-            Ok(out) => {
-                let names: Vec<String> = out.policy_names().to_vec();
-                for name in names {
-                    let doc = match call!(
-                        self,
-                        self.client
-                            .get_user_policy()
-                            .user_name(user)
-                            .policy_name(&name)
-                    ) {
-                        Ok(out) => parse_document(out.policy_document()),
-                        Err(e) => {
-                            f.errors.push(describe("GetUserPolicy", e));
-                            None
-                        }
-                    };
-                    f.documents
-                        .push((inline_ref(name, "user".to_string()), doc));
-                }
-            }
-            Err(e) => f.errors.push(describe("ListUserPolicies", e)),
-        }
+        self.policies(Holder::User(user), &mut f.documents, &mut f.errors)
+            .await;
         self.users.insert(user.to_string(), f.clone());
         f
     }
@@ -945,59 +848,129 @@ impl Lookup {
             return g.clone();
         }
         let mut g = GroupFacts::default();
-        let via = format!("group {group}");
-        match call!(
-            self,
-            self.client
-                .list_attached_group_policies()
-                .group_name(group)
-                .max_items(1000)
-        ) {
-            Ok(out) => {
-                let attached: Vec<(String, String)> = out
-                    .attached_policies()
-                    .iter()
-                    .filter_map(|p| {
-                        Some((p.policy_name()?.to_string(), p.policy_arn()?.to_string()))
-                    })
-                    .collect();
-                for (name, arn) in attached {
-                    let doc = self.managed(&arn, &mut g.errors).await;
-                    g.documents.push((managed_ref(name, arn, via.clone()), doc));
-                }
-            }
-            Err(e) => g.errors.push(describe("ListAttachedGroupPolicies", e)),
-        }
-        match call!(
-            self,
-            self.client
-                .list_group_policies()
-                .group_name(group)
-                .max_items(1000)
-        ) {
-            Ok(out) => {
-                let names: Vec<String> = out.policy_names().to_vec();
-                for name in names {
-                    let doc = match call!(
-                        self,
-                        self.client
-                            .get_group_policy()
-                            .group_name(group)
-                            .policy_name(&name)
-                    ) {
-                        Ok(out) => parse_document(out.policy_document()),
-                        Err(e) => {
-                            g.errors.push(describe("GetGroupPolicy", e));
-                            None
-                        }
-                    };
-                    g.documents.push((inline_ref(name, via.clone()), doc));
-                }
-            }
-            Err(e) => g.errors.push(describe("ListGroupPolicies", e)),
-        }
+        self.policies(Holder::Group(group), &mut g.documents, &mut g.errors)
+            .await;
         self.groups.insert(group.to_string(), g.clone());
         g
+    }
+
+    /// The managed and inline policy documents of a user or group, with where they came
+    /// from; failed lookups are added to `errors`.
+    async fn policies(
+        &mut self,
+        holder: Holder<'_>,
+        documents: &mut Vec<(PolicyRef, Option<Value>)>,
+        errors: &mut Vec<String>,
+    ) {
+        let via = match holder {
+            Holder::User(_) => "user".to_string(),
+            Holder::Group(group) => format!("group {group}"),
+        };
+        match self.attached_policies(holder).await {
+            Ok(attached) => {
+                for (name, arn) in attached {
+                    let doc = self.managed(&arn, errors).await;
+                    documents.push((managed_ref(name, arn, via.clone()), doc));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+        match self.inline_policy_names(holder).await {
+            Ok(names) => {
+                for name in names {
+                    let doc = self.inline_policy(holder, &name).await.unwrap_or_else(|e| {
+                        errors.push(e);
+                        None
+                    });
+                    documents.push((inline_ref(name, via.clone()), doc));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+
+    /// (name, ARN) of the managed policies attached to a user or group.
+    async fn attached_policies(
+        &mut self,
+        holder: Holder<'_>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let pairs = |list: &[aws_sdk_iam::types::AttachedPolicy]| -> Vec<(String, String)> {
+            list.iter()
+                .filter_map(|p| Some((p.policy_name()?.to_string(), p.policy_arn()?.to_string())))
+                .collect()
+        };
+        match holder {
+            Holder::User(user) => call!(
+                self,
+                self.client
+                    .list_attached_user_policies()
+                    .user_name(user)
+                    .max_items(1000)
+            )
+            .map(|out| pairs(out.attached_policies()))
+            .map_err(|e| describe("ListAttachedUserPolicies", e)),
+            Holder::Group(group) => call!(
+                self,
+                self.client
+                    .list_attached_group_policies()
+                    .group_name(group)
+                    .max_items(1000)
+            )
+            .map(|out| pairs(out.attached_policies()))
+            .map_err(|e| describe("ListAttachedGroupPolicies", e)),
+        }
+    }
+
+    /// The names of a user's or group's inline policies.
+    async fn inline_policy_names(&mut self, holder: Holder<'_>) -> Result<Vec<String>, String> {
+        match holder {
+            Holder::User(user) => call!(
+                self,
+                self.client
+                    .list_user_policies()
+                    .user_name(user)
+                    .max_items(1000)
+            )
+            .map(|out| out.policy_names().to_vec())
+            .map_err(|e| describe("ListUserPolicies", e)),
+            Holder::Group(group) => call!(
+                self,
+                self.client
+                    .list_group_policies()
+                    .group_name(group)
+                    .max_items(1000)
+            )
+            .map(|out| out.policy_names().to_vec())
+            .map_err(|e| describe("ListGroupPolicies", e)),
+        }
+    }
+
+    /// The document of a user's or group's inline policy `name`.
+    async fn inline_policy(
+        &mut self,
+        holder: Holder<'_>,
+        name: &str,
+    ) -> Result<Option<Value>, String> {
+        match holder {
+            Holder::User(user) => call!(
+                self,
+                self.client
+                    .get_user_policy()
+                    .user_name(user)
+                    .policy_name(name)
+            )
+            .map(|out| parse_document(out.policy_document()))
+            .map_err(|e| describe("GetUserPolicy", e)),
+            Holder::Group(group) => call!(
+                self,
+                self.client
+                    .get_group_policy()
+                    .group_name(group)
+                    .policy_name(name)
+            )
+            .map(|out| parse_document(out.policy_document()))
+            .map_err(|e| describe("GetGroupPolicy", e)),
+        }
     }
 
     /// The default version's document of a managed policy (cached per ARN).

@@ -24,10 +24,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::finding::Finding;
-
-/// The values of `account_id_source` (kept with the [`Finding`] they describe).
-pub use crate::finding::{SOURCE_DECODED, SOURCE_STS};
+use crate::finding::{AccountIdSource, Finding};
 
 /// Which network check `--verify` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +55,19 @@ pub struct Options {
 }
 
 impl Options {
+    /// The runtime the requests run on (one thread) and the limits of each request.
+    #[cfg(feature = "verify")]
+    pub(crate) fn runtime(&self) -> Result<(tokio::runtime::Runtime, sts::Limits), VerifyError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let limits = sts::Limits {
+            attempt_timeout: self.timeout,
+            max_attempts: self.max_attempts,
+        };
+        Ok((runtime, limits))
+    }
+
     pub fn new(mode: Mode, my_accounts: Vec<String>) -> Options {
         Options {
             mode,
@@ -128,7 +138,7 @@ pub fn annotate_offline(findings: &mut [Finding]) {
                 .and_then(|k| account::account_id(k).ok())
             {
                 finding.account_id = Some(account);
-                finding.account_id_source = Some(SOURCE_DECODED.to_string());
+                finding.account_id_source = Some(AccountIdSource::Decoded);
             }
         }
         flag_canary(finding);
@@ -141,6 +151,6 @@ fn flag_canary(finding: &mut Finding) {
         .as_deref()
         .is_some_and(canary::is_canary_account)
     {
-        finding.canary = Some(true);
+        finding.canary = true;
     }
 }

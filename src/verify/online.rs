@@ -5,25 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::sts::{self, CallError, Identity, Limits};
-use super::{flag_canary, Mode, Options, Summary, VerifyError, SOURCE_STS};
-use crate::finding::{Finding, KeyType, Kind, VerificationStatus};
-
-fn is_canary(finding: &Finding) -> bool {
-    finding.canary == Some(true)
-}
+use super::sts::{self, CallError, Identity};
+use super::{flag_canary, Mode, Options, Summary, VerifyError};
+use crate::finding::{AccountIdSource, Finding, KeyType, Kind, VerificationStatus};
 
 /// Runs the network check of `opts.mode` on `findings` (which must still hold their full
 /// secrets) and records the outcome in each finding's `verification`, `account_id` and
 /// `account_id_source`. Call [`annotate_offline`] first.
 pub fn verify(findings: &mut [Finding], opts: &Options) -> Result<Summary, VerifyError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let limits = Limits {
-        attempt_timeout: opts.timeout,
-        max_attempts: opts.max_attempts,
-    };
+    let (runtime, limits) = opts.runtime()?;
     let summary = runtime.block_on(async {
         let config = sts::load_config(limits).await;
         match opts.mode {
@@ -154,7 +144,7 @@ async fn verify_owner(
             match result {
                 Ok(account) => {
                     finding.account_id = Some(account.clone());
-                    finding.account_id_source = Some(SOURCE_STS.to_string());
+                    finding.account_id_source = Some(AccountIdSource::Sts);
                     flag_canary(finding);
                     finding.verification.message = Some(if status == VerificationStatus::Owned {
                         format!("account {account} is yours ({mine_label})")
@@ -200,7 +190,7 @@ fn live_skip_reason(finding: &Finding) -> Option<String> {
         );
     }
     let key = finding.key_id.as_deref()?;
-    if is_canary(finding) {
+    if finding.canary {
         return Some(format!(
             "known canary-token account {}: not verified live (any use of the key alerts \
              whoever planted it)",
@@ -332,7 +322,7 @@ fn apply_live(finding: &mut Finding, result: &Result<Identity, CallError>) {
                 Some("STS GetCallerIdentity accepted the key: it is live".to_string());
             if let Some(account) = &identity.account {
                 finding.account_id = Some(account.clone());
-                finding.account_id_source = Some(SOURCE_STS.to_string());
+                finding.account_id_source = Some(AccountIdSource::Sts);
                 flag_canary(finding);
             }
         }
