@@ -317,6 +317,18 @@ fn canary_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error>
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
+/// A change a reviewed range makes to policy (config file, rules directory, baseline):
+/// reported in every format, and failing the gate unless accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyChange {
+    /// The path in the repository.
+    pub path: String,
+    /// `added`, `modified`, `deleted`, `renamed`, `type changed`.
+    pub status: &'static str,
+    /// What the file is to keysweep (`config file`, `rules file`, `baseline`).
+    pub role: &'static str,
+}
+
 /// One leaked credential at one place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {

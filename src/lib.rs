@@ -21,8 +21,7 @@
 //! 5. decoding: `detect::decode`
 //! 6. findings: `finding`
 //! 7. detection: `detect`, `allow`
-//! 8. foundations: `bedrock`, `grammar`, `markup`, `root`, `rules`, `shard`, `shell`, `term`,
-//!    `time`
+//! 8. foundations: `bedrock`, `grammar`, `markup`, `root`, `rules`, `shard`, `shell`, `term`, `time`
 //!
 //! The command line (`src/bin/keysweep/`) sits above them all and is not part of the library.
 //!

@@ -56,17 +56,7 @@ pub enum PipelineError {
     Verify(#[from] verify::VerifyError),
 }
 
-/// A change a reviewed range makes to policy (config file, rules directory, baseline):
-/// reported in every format, and failing the gate unless accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyChange {
-    /// The path in the repository.
-    pub path: String,
-    /// `added`, `modified`, `deleted`, `renamed`, `type changed`.
-    pub status: &'static str,
-    /// What the file is to keysweep (`config file`, `rules file`, `baseline`).
-    pub role: &'static str,
-}
+pub use crate::finding::PolicyChange;
 
 /// A reviewed range (`git --range BASE..HEAD`): policy came from BASE, and what the range
 /// changes in it is reported.

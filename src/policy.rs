@@ -80,7 +80,7 @@ pub enum Watched {
     Dir(String),
 }
 
-pub use crate::pipeline::PolicyChange;
+pub use crate::finding::PolicyChange;
 
 /// BASE of a reviewed range: the commit policy files are read from.
 pub struct BaseTree {

@@ -185,6 +185,11 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         .collect();
     entries.sort();
     for path in entries {
+        // src/bin/: the command line, outside the library; it reaches the library only
+        // through `keysweep::` paths, never `crate::`.
+        if path.ends_with("src/bin") {
+            continue;
+        }
         if path.is_dir() {
             rust_files(&path, out);
         } else if path.extension().is_some_and(|x| x == "rs") {

@@ -16,6 +16,7 @@
 //! Allow), so the summary errs towards "may do more".
 
 use std::collections::{BTreeMap, BTreeSet};
+#[cfg(feature = "verify")]
 use std::time::{Duration, Instant, SystemTime};
 
 #[cfg(feature = "verify")]
@@ -27,9 +28,10 @@ use serde_json::Value;
 use super::sts::{self, CallError};
 #[cfg(feature = "verify")]
 use super::{Options, VerifyError};
-use crate::finding::{Finding, Kind, Severity};
+use crate::finding::{Finding, Severity};
 #[cfg(feature = "verify")]
-use crate::finding::{KeyType, VerificationStatus};
+use crate::finding::{KeyType, Kind, VerificationStatus};
+#[cfg(feature = "verify")]
 use crate::time::format_utc;
 
 /// The AWS managed policy that grants everything.
