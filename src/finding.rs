@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::{Detector, Match};
 
+pub mod blast;
 mod origin;
 pub use origin::{path_key, Origin};
 
@@ -380,10 +381,10 @@ pub struct Finding {
     pub verification: Verification,
     /// Who owns the key, what it may do and when it was last used (`--blast-radius`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blast_radius: Option<crate::verify::blast::BlastRadius>,
+    pub blast_radius: Option<blast::BlastRadius>,
     /// How bad the leak is, with reasons; set from the blast radius (`--blast-radius`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub risk: Option<crate::verify::blast::Risk>,
+    pub risk: Option<blast::Risk>,
     #[serde(default)]
     pub remediation: Vec<RemediationStep>,
     /// For a `policy_change` finding: what changed (`config file .keysweep.toml modified`).

@@ -21,7 +21,7 @@
 //! 5. decoding: `detect::decode`
 //! 6. findings: `finding`
 //! 7. detection: `detect`, `allow`
-//! 8. foundations: `bedrock`, `grammar`, `markup`, `root`, `rules`, `shard`, `shell`, `term`, `time`
+//! 8. foundations: `aws`, `bedrock`, `grammar`, `markup`, `root`, `rules`, `shard`, `shell`, `term`, `time`
 //!
 //! The command line (`src/bin/keysweep/`) sits above them all and is not part of the library.
 //!
@@ -69,6 +69,8 @@
 //!   other three.
 
 pub mod allow;
+#[cfg(feature = "verify")]
+pub mod aws;
 pub mod baseline;
 pub mod bedrock;
 pub mod config;

@@ -424,9 +424,16 @@ fn reference_findings() -> Vec<Finding> {
                             f.canary = canary;
                             f.session_token = token.map(str::to_string);
                             f.location.origin.date = date.map(str::to_string);
-                            f.account_id = Some("123456789012".into());
                             f.fingerprint = format!("{k}{}", out.len());
-                            out.push(f);
+                            // A foreign key whose account the report does not give: the
+                            // playbook says "account ?".
+                            for account in [Some("123456789012"), None] {
+                                let mut f = f.clone();
+                                f.account_id = account.map(str::to_string);
+                                f.fingerprint
+                                    .push_str(if account.is_some() { "a" } else { "n" });
+                                out.push(f);
+                            }
                         }
                     }
                 }

@@ -33,12 +33,12 @@ use thiserror::Error;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::aws;
 use crate::finding::Origin;
 use crate::input::archive::{ReadSeek, Reopen, Source};
 use crate::input::outcome::{Observer, S3Stats, Stats};
 use crate::input::{FileOutcome, InputError, Outcome, Sink, Sinks};
 use crate::shard::Shard;
-use crate::verify::sts;
 
 /// GETs in flight by default (`--s3-concurrency`).
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -323,11 +323,11 @@ pub fn scan(
         payer: s3.request_payer.then_some(RequestPayer::Requester),
     });
     runtime.spawn(watch_interrupt(Arc::clone(&shared)));
-    let limits = sts::Limits {
+    let limits = aws::Limits {
         attempt_timeout: s3.timeout,
         max_attempts: s3.max_attempts,
     };
-    let config = runtime.block_on(sts::load_config(limits));
+    let config = runtime.block_on(aws::load_config(limits));
     let concurrency = s3.concurrency.max(1);
     let threads = match s3.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -818,7 +818,7 @@ async fn fetch(object: ObjectRef, shared: &Shared, jobs: &mpsc::Sender<Job>) {
                 bump(&shared.counters.bytes, bytes.len() as u64);
                 Ok(bytes)
             }
-            Ok(Some(Err(e))) => Err(sts::error_chain(&e)),
+            Ok(Some(Err(e))) => Err(aws::error_chain(&e)),
         };
         let stop = piece.is_err();
         // The scanner went away (it reads a zip by ranges instead): stop downloading.
@@ -962,7 +962,7 @@ impl Ranged<'_> {
                 .await
                 .map_err(|_| io::Error::other("ranged GET stalled"))?
             {
-                let piece = piece.map_err(|e| io::Error::other(sts::error_chain(&e)))?;
+                let piece = piece.map_err(|e| io::Error::other(aws::error_chain(&e)))?;
                 bump(&counters.bytes, piece.len() as u64);
                 block.extend_from_slice(&piece);
             }
@@ -1023,7 +1023,7 @@ where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
-    let text = sts::classify(err).to_string();
+    let text = aws::classify(err).to_string();
     match status {
         // HEAD answers carry no body: name the status.
         Some(403) if text.starts_with("HTTP") => "AccessDenied (HTTP 403)".to_string(),
