@@ -95,17 +95,8 @@ pub fn ensure_in(
     if is_ready() {
         return Ok((venv, false));
     }
-    fs::create_dir_all(root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-    let lock_path = root.join("lock");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
     // Blocks while another thread or process is making a venv; released when `lock` drops.
-    lock.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let _lock = lock_in(root, "lock")?;
     if is_ready() {
         return Ok((venv, false));
     }
@@ -292,17 +283,7 @@ fn find_chromium() -> Option<PathBuf> {
 /// `apt-get install chromium` (after `apt-get update` if the package lists are stale), holding
 /// `target/pytools/apt.lock` so concurrent tests install it once.
 fn install_chromium() -> Result<(), String> {
-    let root = tools_dir();
-    fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-    let lock_path = root.join("apt.lock");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let _lock = lock_in(&tools_dir(), "apt.lock")?;
     if find_chromium().is_some() {
         return Ok(());
     }
@@ -338,4 +319,20 @@ fn install_chromium() -> Result<(), String> {
         )),
         Err(e) => Err(format!("apt-get could not run ({e})")),
     }
+}
+
+/// An exclusive lock on `root/name` (created if needed), held until the file is dropped:
+/// other threads and processes wait on it.
+fn lock_in(root: &Path, name: &str) -> Result<File, String> {
+    fs::create_dir_all(root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+    let path = root.join(name);
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(lock)
 }
