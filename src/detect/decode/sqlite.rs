@@ -168,14 +168,7 @@ fn values(record: &[u8]) -> Vec<Option<&[u8]>> {
             break;
         };
         h += l;
-        let size = match serial {
-            0 | 8 | 9 => 0,
-            1..=4 => serial as usize,
-            5 => 6,
-            6 | 7 => 8,
-            n if n >= 12 => usize::try_from((n - 12) / 2).unwrap_or(usize::MAX),
-            _ => 0,
-        };
+        let size = serial_size(serial);
         let value = record.get(body..body.saturating_add(size));
         out.push(if serial >= 12 { value } else { None });
         body = body.saturating_add(size);
@@ -257,18 +250,11 @@ fn root_page(record: &[u8]) -> Option<usize> {
     for column in 0..4 {
         let (serial, l) = varint(record, h)?;
         h += l;
-        let size = match serial {
-            0 | 8 | 9 => 0,
-            1..=4 => serial as usize,
-            5 => 6,
-            6 | 7 => 8,
-            n if n >= 12 => usize::try_from((n - 12) / 2).ok()?,
-            _ => 0,
-        };
+        let size = serial_size(serial);
         if column == 3 {
             return match serial {
                 1..=6 => {
-                    let bytes = record.get(body..body + size)?;
+                    let bytes = record.get(body..body.saturating_add(size))?;
                     Some(
                         bytes
                             .iter()
@@ -280,7 +266,19 @@ fn root_page(record: &[u8]) -> Option<usize> {
                 _ => None,
             };
         }
-        body += size;
+        body = body.saturating_add(size);
     }
     None
+}
+
+/// Bytes a record value of serial type `serial` takes in the body (saturating: a hostile
+/// header asking for more than memory can hold just reads past the record).
+fn serial_size(serial: u64) -> usize {
+    match serial {
+        0 | 8 | 9 | 10 | 11 => 0,
+        1..=4 => serial as usize,
+        5 => 6,
+        6 | 7 => 8,
+        n => usize::try_from((n - 12) / 2).unwrap_or(usize::MAX),
+    }
 }
