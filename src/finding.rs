@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::detect::{Detector, Match};
+use crate::detect::Match;
 
 pub mod blast;
 mod origin;
@@ -118,6 +118,17 @@ pub struct Location {
     pub origin: Origin,
     pub line: usize,
     pub column: usize,
+}
+
+impl Location {
+    /// `line`:`column` in a blob from `origin`.
+    pub fn at(origin: &Origin, (line, column): (usize, usize)) -> Location {
+        Location {
+            origin: origin.clone(),
+            line,
+            column,
+        }
+    }
 }
 
 /// Result of the (opt-in) verification stage.
@@ -457,15 +468,11 @@ impl Finding {
         }
     }
 
-    /// Builds the finding for `m`, found in a blob from `origin` at `line`:`column`.
-    pub fn from_match(
-        detector: &Detector,
-        m: &Match,
-        origin: &Origin,
-        (line, column): (usize, usize),
-    ) -> Finding {
+    /// Builds the finding for `m`, found by the rule with id `rule` (see
+    /// [`crate::detect::Detector::rule_id`]) in a blob from `origin` at `at` (line, column).
+    pub fn from_match(rule: &str, m: &Match, origin: &Origin, at: (usize, usize)) -> Finding {
         if let Some(api_key) = &m.api_key {
-            return Finding::from_api_key(detector, m.rule, &api_key.value, origin, (line, column));
+            return Finding::from_api_key(rule, &api_key.value, origin, at);
         }
         let key_id = m.key_id.as_ref().map(|s| s.value.clone());
         let key_type = key_id.as_deref().and_then(KeyType::of);
@@ -478,27 +485,28 @@ impl Finding {
             (None, _, _) => Kind::SecretAccessKey,
         };
         let severity = Severity::base(kind, key_type, key_id.is_some());
-        let fingerprint = fingerprint(&[
-            kind.as_str().as_bytes(),
-            key_id.as_deref().unwrap_or("").as_bytes(),
-            secret.as_deref().unwrap_or("").as_bytes(),
-            token.as_deref().unwrap_or("").as_bytes(),
-            &origin.path_raw(),
-            origin.archive_member.as_deref().unwrap_or("").as_bytes(),
-        ]);
-        let location = Location {
-            origin: origin.clone(),
-            line,
-            column,
-        };
-        let rule = detector.rules()[m.rule].id().to_string();
+        let fingerprint = fingerprint_at(
+            origin,
+            &[
+                kind.as_str().as_bytes(),
+                key_id.as_deref().unwrap_or("").as_bytes(),
+                secret.as_deref().unwrap_or("").as_bytes(),
+                token.as_deref().unwrap_or("").as_bytes(),
+            ],
+        );
         Finding {
             key_id,
             key_type,
             secret,
             session_token: token,
             user_name: m.user.clone(),
-            ..Finding::new(rule, kind, severity, location, fingerprint)
+            ..Finding::new(
+                rule.to_string(),
+                kind,
+                severity,
+                Location::at(origin, at),
+                fingerprint,
+            )
         }
     }
 
@@ -530,26 +538,15 @@ impl Finding {
     /// The finding for an Amazon Bedrock API key (see [`crate::bedrock`]): the key itself is
     /// the `secret`; what it carries (user and account of a long-term key; signing key ID,
     /// session token, region and expiry of a short-term one) fills the other fields.
-    fn from_api_key(
-        detector: &Detector,
-        rule: usize,
-        value: &str,
-        origin: &Origin,
-        (line, column): (usize, usize),
-    ) -> Finding {
+    fn from_api_key(rule: &str, value: &str, origin: &Origin, at: (usize, usize)) -> Finding {
         use crate::bedrock::{self, BedrockKey};
-        let location = Location {
-            origin: origin.clone(),
-            line,
-            column,
-        };
         let mut finding = Finding {
             secret: Some(value.to_string()),
             ..Finding::new(
-                detector.rules()[rule].id().to_string(),
+                rule.to_string(),
                 Kind::BedrockLongTermKey,
                 Severity::Critical,
-                location,
+                Location::at(origin, at),
                 String::new(),
             )
         };
@@ -571,14 +568,15 @@ impl Finding {
             // The detector only confirms keys that parse.
             None => {}
         }
-        finding.fingerprint = fingerprint(&[
-            finding.kind.as_str().as_bytes(),
-            finding.key_id.as_deref().unwrap_or("").as_bytes(),
-            value.as_bytes(),
-            b"",
-            &origin.path_raw(),
-            origin.archive_member.as_deref().unwrap_or("").as_bytes(),
-        ]);
+        finding.fingerprint = fingerprint_at(
+            origin,
+            &[
+                finding.kind.as_str().as_bytes(),
+                finding.key_id.as_deref().unwrap_or("").as_bytes(),
+                value.as_bytes(),
+                b"",
+            ],
+        );
         finding
     }
 
@@ -587,7 +585,7 @@ impl Finding {
     pub fn from_sso(
         token: &crate::detect::awscache::SsoToken,
         origin: &Origin,
-        (line, column): (usize, usize),
+        at: (usize, usize),
         now: i64,
     ) -> Finding {
         let passed = |t: &Option<String>| t.as_deref().and_then(expiry_time).map(|t| t <= now);
@@ -603,18 +601,14 @@ impl Finding {
             (None, false) => Severity::Medium,
             (Some(true), false) => Severity::Low,
         };
-        let fingerprint = fingerprint(&[
-            Kind::SsoToken.as_str().as_bytes(),
-            token.access_token.as_bytes(),
-            token.refresh_token.as_deref().unwrap_or("").as_bytes(),
-            &origin.path_raw(),
-            origin.archive_member.as_deref().unwrap_or("").as_bytes(),
-        ]);
-        let location = Location {
-            origin: origin.clone(),
-            line,
-            column,
-        };
+        let fingerprint = fingerprint_at(
+            origin,
+            &[
+                Kind::SsoToken.as_str().as_bytes(),
+                token.access_token.as_bytes(),
+                token.refresh_token.as_deref().unwrap_or("").as_bytes(),
+            ],
+        );
         Finding {
             session_token: Some(token.access_token.clone()),
             expires_at: token.expires_at.clone(),
@@ -636,7 +630,7 @@ impl Finding {
                 SSO_TOKEN_RULE.to_string(),
                 Kind::SsoToken,
                 severity,
-                location,
+                Location::at(origin, at),
                 fingerprint,
             )
         }
@@ -741,6 +735,16 @@ pub fn fingerprint(parts: &[&[u8]]) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+/// The fingerprint of what was found (`parts`) in a blob from `origin`: the parts, then the
+/// path's exact bytes and the archive member (never the line: see [`fingerprint`]).
+fn fingerprint_at(origin: &Origin, parts: &[&[u8]]) -> String {
+    let path = origin.path_raw();
+    let member = origin.archive_member.as_deref().unwrap_or("");
+    let mut all = parts.to_vec();
+    all.extend([&path[..], member.as_bytes()]);
+    fingerprint(&all)
 }
 
 /// Size of the steps in which [`locate`] walks a blob, releasing each step behind it.

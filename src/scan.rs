@@ -2,13 +2,13 @@
 //! findings, on many threads.
 //!
 //! Each worker thread owns a [`BlobScanner`] (detector state and read buffer, reused for every
-//! file). Sources that read on their own threads (git, S3) get it as their
-//! [`Sink`](crate::input::Sink) ([`ScanSink`], through [`scan_git`] and [`scan_s3`]); files and
-//! stdin are read here ([`scan_paths`]). Findings and errors are gathered, then sorted, so the
-//! output does not depend on the thread count.
+//! file), which is the [`Sink`](crate::input::Sink) the sources hand their blobs to: git and
+//! S3 read on their own threads ([`ScanSink`], through [`scan_git`] and [`scan_s3`]); files
+//! and stdin are opened and read by [`input::file`](crate::input::file) on the walk's threads
+//! ([`scan_paths`]). The scanner never opens anything: it scans what it is handed. Findings
+//! and errors are gathered, then sorted, so the output does not depend on the thread count.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,14 +25,13 @@ use crate::input::archive::{self, ArchiveOptions, Source};
 use crate::input::fs::{self, WalkItem, WalkOptions};
 #[cfg(feature = "git")]
 use crate::input::git::{self, GitError, GitOptions};
+use crate::input::pieces::{self, Workers};
 #[cfg(feature = "verify")]
 use crate::input::s3::{self, S3Error, Target};
 use crate::input::{InputError, Sink};
 use crate::shard::Shard;
 
 pub use crate::input::outcome::{FileOutcome, Observer, Outcome, Stats};
-
-pub mod pieces;
 
 /// Largest piece the detector is handed at once within a segment (see [`CACHE_PIECE`]).
 pub const CHUNK: usize = 16 * 1024 * 1024;
@@ -163,13 +162,6 @@ impl<'d> BlobScanner<'d> {
     /// Each PDF stream and SQLite table is scanned like an archive member (`report.pdf!stream
     /// 12`, `app.db!table users`); what they reveal is added to `findings`.
     fn scan_document(&mut self, data: &[u8], origin: &Origin, findings: &mut Vec<Finding>) {
-        let member = |name: &str| Origin {
-            archive_member: Some(match &origin.archive_member {
-                Some(outer) => format!("{outer}!{name}"),
-                None => name.to_string(),
-            }),
-            ..origin.clone()
-        };
         let decoded = |origin: Origin, how: &str| Origin {
             decoded_from: Some(match &origin.decoded_from {
                 Some(outer) => format!("{outer}{}{how}", decode::CHAIN_SEPARATOR),
@@ -180,7 +172,7 @@ impl<'d> BlobScanner<'d> {
         if pdf::sniff(data) {
             let read = pdf::read(data);
             for part in read.parts {
-                let mut o = member(&part.name);
+                let mut o = origin.member(&part.name);
                 if part.text {
                     o = decoded(o, "pdf-text");
                 }
@@ -202,7 +194,7 @@ impl<'d> BlobScanner<'d> {
             }
         } else if sqlite::sniff(data) {
             for table in sqlite::read(data) {
-                let o = member(&format!("table {}", table.name));
+                let o = origin.member(&format!("table {}", table.name));
                 let found = self.scan_pieces(&table.text, &o);
                 decode::merge_decoded(findings, found);
             }
@@ -250,7 +242,8 @@ impl<'d> BlobScanner<'d> {
                 .iter()
                 .zip(positions)
                 .map(|(m, position)| {
-                    let mut finding = Finding::from_match(detector, m, origin, position);
+                    let mut finding =
+                        Finding::from_match(detector.rule_id(m.rule), m, origin, position);
                     finding.inline_allowed = allow::allowed(data, m);
                     // Cached temporary credentials say when they expire.
                     if finding.key_type == Some(KeyType::Temporary) {
@@ -290,105 +283,19 @@ impl<'d> BlobScanner<'d> {
         }
     }
 
-    /// Everything one path yields. A regular file is read front to back in pieces (never
-    /// mapped: a file truncated meanwhile ends early instead of killing the process) and is
-    /// an error when it changed while being read (the findings made are kept). Anything else
-    /// that can be opened (a FIFO, a device, `/dev/stdin`, a process substitution) is read as
-    /// a stream.
+    /// Everything one path yields, read by [`input::file::read_path`](crate::input::file):
+    /// a regular file, or anything else that can be opened, read as a stream.
     pub fn scan_path(&mut self, path: &std::path::Path, opts: &ScanOptions) -> FileOutcome {
-        // Lossless when the path is not UTF-8 (see `Origin::from_path`).
-        let origin = Origin::from_path(path);
-        let name = origin.path.clone();
-        let mut file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) => return FileOutcome::failed(&name, e.to_string()),
-        };
-        let before = match file.metadata() {
-            Ok(m) => m,
-            Err(e) => return FileOutcome::failed(&name, e.to_string()),
-        };
-        if !before.is_file() {
-            return self.scan_source(Source::Stream(&mut file), &origin, opts);
-        }
-        let mut out = match self.scan_large_file(&file, &origin, opts) {
-            Some(out) => out,
-            None => self.scan_source(Source::File(&mut file), &origin, opts),
-        };
-        let after = file.metadata().ok();
-        // Size and modification time as when it was opened. (The bytes read are not
-        // compared: a refused stream or a limit stops reading early, and says so itself.)
-        let same = after.as_ref().is_some_and(|a| {
-            a.len() == before.len() && a.modified().ok() == before.modified().ok()
-        });
-        if !same {
-            let now = after.map_or(out.bytes, |a| a.len());
-            out.errors.push(InputError {
-                path: name,
-                message: format!(
-                    "changed while being read ({} bytes when opened, {now} now): the findings \
-                     made in it are kept; scan it again",
-                    before.len(),
-                ),
-            });
-            out.unscanned += 1;
-        }
-        out
+        crate::input::file::read_path(path, &mut self.sink(opts), &opts.archive)
     }
 
-    /// A regular file larger than one segment that is not an archive or a compressed stream
-    /// (nor a format keysweep names but cannot unpack): its segments are read by positioned
-    /// reads and scanned by the workers (see [`pieces::scan_file`]), with the findings,
-    /// notes and errors reading it front to back gives. None when it is not such a file or
-    /// the workers are not available: the caller reads it front to back.
-    #[cfg(unix)]
-    fn scan_large_file(
-        &mut self,
-        file: &File,
-        origin: &Origin,
-        opts: &ScanOptions,
-    ) -> Option<FileOutcome> {
-        use std::os::unix::fs::FileExt;
-        let segment = opts.archive.segment.max(1024);
-        let overlap = archive::SEGMENT_OVERLAP.min(segment / 4) & !1;
-        if file.metadata().ok()?.len() <= segment as u64 {
-            return None;
+    /// This scanner with the options of one scan, as the [`Sink`] a source hands its blobs
+    /// to (without a panic guard: its caller holds one, see [`Self::guarded`]).
+    fn sink<'s>(&'s mut self, opts: &'s ScanOptions) -> Scanning<'s, 'd> {
+        Scanning {
+            scanner: self,
+            opts,
         }
-        let mut head = vec![0; 512];
-        let n = file.read_at(&mut head, 0).ok()?;
-        head.truncate(n);
-        if opts.archive.depth > 0
-            && (archive::sniff(&head).is_some() || archive::unsupported(&head).is_some())
-        {
-            return None;
-        }
-        let make_worker = workers(self.detector, opts.chunk, opts.decode_depth);
-        let (findings, warnings, bytes, result) = pieces::scan_file(
-            file,
-            origin,
-            &make_worker,
-            (opts.segment_workers(), &opts.pipeline),
-            segment,
-            overlap,
-        )?;
-        let mut out = FileOutcome {
-            findings,
-            bytes,
-            warnings,
-            ..FileOutcome::default()
-        };
-        if let Err(e) = result {
-            out.errors.push(InputError {
-                path: origin.name(),
-                message: format!("cannot read: {e}"),
-            });
-            out.unscanned += 1;
-        }
-        Some(out)
-    }
-
-    #[cfg(not(unix))]
-    fn scan_large_file(&mut self, _: &File, _: &Origin, _: &ScanOptions) -> Option<FileOutcome> {
-        None
     }
 
     /// Everything a stream of bytes yields (stdin, a pipe, an object body fetched from
@@ -418,21 +325,22 @@ impl<'d> BlobScanner<'d> {
             self.decode_depth = opts.decode_depth;
         }
         let mut segment = std::mem::take(&mut self.archive_segment);
-        let threads = opts.segment_workers();
-        let mut out = archive::scan_source(
+        let workers = workers(self.detector, opts);
+        // Each segment's findings, and what document readers could not scan in it (PDF
+        // streams with unknown filters).
+        let mut scan = |data: &[u8], origin: &Origin| {
+            let found = self.scan_bytes(data, origin);
+            (found, std::mem::take(&mut self.warnings))
+        };
+        let out = archive::scan_source(
             source,
             origin,
             &opts.archive,
-            &mut Segments {
-                scanner: self,
-                threads,
-                slot: &opts.pipeline,
-            },
+            &mut scan,
+            Some(&workers),
             &mut segment,
         );
         self.archive_segment = segment;
-        // What document readers could not scan (PDF streams with unknown filters).
-        out.warnings.append(&mut self.warnings);
         out
     }
 
@@ -478,63 +386,40 @@ impl<'d> BlobScanner<'d> {
     }
 }
 
-/// A blob scanner as the archive reader sees it: segments of a large blob are scanned by
-/// `threads` workers (each with a scanner of its own, built like this one) while the
-/// calling thread reads and decompresses (see [`pieces`]).
-struct Segments<'s, 'd> {
+/// The scanners of the worker threads that scan the segments of one large input (see
+/// [`pieces`]): each built like the calling one (`detector`, piece size, decoding depth of
+/// `opts`), handing back its findings and document notes per segment.
+fn workers<'w>(detector: &'w Detector, opts: &'w ScanOptions) -> Workers<'w> {
+    let (chunk, depth) = (opts.chunk, opts.decode_depth);
+    Workers {
+        make: Box::new(move || -> Box<pieces::SegmentFn<'w>> {
+            let mut scanner = BlobScanner::new(detector)
+                .with_chunk(chunk)
+                .with_decode_depth(depth);
+            Box::new(move |data: &[u8], origin: &Origin| {
+                let found = scanner.scan_bytes(data, origin);
+                (found, std::mem::take(&mut scanner.warnings))
+            })
+        }),
+        threads: opts.segment_workers(),
+        slot: &opts.pipeline,
+    }
+}
+
+/// A [`BlobScanner`] with the options of one scan, as the [`Sink`] of a source that reads on
+/// the scanner's thread (the file source): no panic guard of its own.
+struct Scanning<'s, 'd> {
     scanner: &'s mut BlobScanner<'d>,
-    threads: usize,
-    slot: &'s pieces::PipelineSlot,
+    opts: &'s ScanOptions,
 }
 
-impl archive::StreamScan for Segments<'_, '_> {
-    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
-        self.scanner.scan_bytes(data, origin)
+impl Sink for Scanning<'_, '_> {
+    fn blob(&mut self, source: Source<'_>, origin: &Origin) -> FileOutcome {
+        self.scanner.scan_source(source, origin, self.opts)
     }
 
-    fn scan_stream(
-        &mut self,
-        reader: &mut dyn Read,
-        origin: &Origin,
-        buf: &mut Vec<u8>,
-        segment: usize,
-        overlap: usize,
-    ) -> (Vec<Finding>, io::Result<()>) {
-        let make_worker = workers(
-            self.scanner.detector,
-            self.scanner.chunk,
-            self.scanner.decode_depth,
-        );
-        let scanner = &mut *self.scanner;
-        let (found, warnings, result) = pieces::scan_stream(
-            reader,
-            origin,
-            &mut |data: &[u8], origin: &Origin| (scanner.scan_bytes(data, origin), Vec::new()),
-            &make_worker,
-            (self.threads, self.slot),
-            buf,
-            (segment, overlap),
-        );
-        self.scanner.warnings.extend(warnings);
-        (found, result)
-    }
-}
-
-/// Builds, on each worker thread, a scanner like the calling one (`detector`, piece size,
-/// decoding depth) that hands back its findings and document notes per segment.
-fn workers<'d>(
-    detector: &'d Detector,
-    chunk: usize,
-    depth: u32,
-) -> impl Fn() -> Box<pieces::SegmentFn<'d>> + Sync + 'd {
-    move || -> Box<pieces::SegmentFn<'d>> {
-        let mut scanner = BlobScanner::new(detector)
-            .with_chunk(chunk)
-            .with_decode_depth(depth);
-        Box::new(move |data: &[u8], origin: &Origin| {
-            let found = scanner.scan_bytes(data, origin);
-            (found, std::mem::take(&mut scanner.warnings))
-        })
+    fn workers(&self) -> Option<Workers<'_>> {
+        Some(workers(self.scanner.detector, self.opts))
     }
 }
 
@@ -581,13 +466,7 @@ pub fn scan_paths(detector: &Detector, roots: &[PathBuf], opts: &ScanOptions) ->
         for path in streams {
             let name = path.display().to_string();
             let out = scanner.guarded(&name, |scanner| {
-                if fs::is_stdin(path) {
-                    let stdin = io::stdin();
-                    let mut lock = stdin.lock();
-                    scanner.scan_reader(&mut lock, &Origin::file("-"), opts)
-                } else {
-                    scanner.scan_path(path, opts)
-                }
+                crate::input::file::read_named(path, &mut scanner.sink(opts), &opts.archive)
             });
             totals.add(out, opts);
         }

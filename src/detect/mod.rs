@@ -192,6 +192,11 @@ impl Detector {
         &self.rules
     }
 
+    /// The id of rule `index` (a [`Match::rule`]), as findings name it.
+    pub fn rule_id(&self, index: usize) -> &str {
+        self.rules[index].id()
+    }
+
     /// How many bytes past a core range the detector may look at (for chunked scanning).
     pub fn overlap(&self) -> usize {
         self.overlap

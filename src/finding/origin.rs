@@ -116,6 +116,18 @@ impl Origin {
         }
     }
 
+    /// The origin of member `name` of the blob from this origin (an archive member, a PDF
+    /// stream, a SQLite table): the same input, its member chain one longer (joined by `!`).
+    pub fn member(&self, name: &str) -> Origin {
+        Origin {
+            archive_member: Some(match &self.archive_member {
+                Some(outer) => format!("{outer}!{name}"),
+                None => name.to_string(),
+            }),
+            ..self.clone()
+        }
+    }
+
     /// The input as messages name it: `path`, `!member` inside archives, and ` @ version ID`
     /// for a versioned S3 object. Not escaped: the error that names it escapes it
     /// for the terminal.

@@ -27,6 +27,7 @@ use std::io::{self, Cursor, Read};
 use std::rc::Rc;
 
 use crate::finding::{self, Finding, Origin};
+use crate::input::pieces::{self, SegmentFn, Workers};
 use crate::input::{FileOutcome, InputError};
 
 /// Nesting levels opened by default (`--archive-depth`).
@@ -71,6 +72,16 @@ pub struct ArchiveOptions {
     /// Size of the pieces every input and member is scanned in ([`SEGMENT`]; tests lower
     /// it to exercise piece boundaries).
     pub segment: usize,
+}
+
+impl ArchiveOptions {
+    /// The size of the segments every input and member is read in (1 KiB at least), and
+    /// how many bytes of the previous segment each one starts with (even, so UTF-16 text stays
+    /// aligned, and at most a quarter of a segment).
+    pub fn segments(&self) -> (usize, usize) {
+        let segment = self.segment.max(1024);
+        (segment, SEGMENT_OVERLAP.min(segment / 4) & !1)
+    }
 }
 
 impl Default for ArchiveOptions {
@@ -218,41 +229,6 @@ pub fn human_bytes(n: u64) -> String {
 /// The scanner a blob's bytes go to: the plain-file blob scanner.
 pub type ScanFn<'a> = dyn FnMut(&[u8], &Origin) -> Vec<Finding> + 'a;
 
-/// Where the bytes of every blob go: [`Self::scan`] takes one segment held in memory,
-/// [`Self::scan_stream`] a whole blob read front to back in overlapping segments. The blob
-/// scanner overrides `scan_stream` to scan the segments of a large blob on other threads
-/// while this one reads (and decompresses); a closure scans them one after another.
-pub trait StreamScan {
-    /// Findings in `data` (one segment), lines and columns counted from its start.
-    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding>;
-
-    /// Everything `reader` yields, as [`scan_stream`] does with segments of `segment` bytes
-    /// overlapping by `overlap`.
-    fn scan_stream(
-        &mut self,
-        reader: &mut dyn Read,
-        origin: &Origin,
-        buf: &mut Vec<u8>,
-        segment: usize,
-        overlap: usize,
-    ) -> (Vec<Finding>, io::Result<()>) {
-        scan_stream_sized(
-            reader,
-            origin,
-            &mut |d, o| self.scan(d, o),
-            buf,
-            segment,
-            overlap,
-        )
-    }
-}
-
-impl<F: FnMut(&[u8], &Origin) -> Vec<Finding> + ?Sized> StreamScan for F {
-    fn scan(&mut self, data: &[u8], origin: &Origin) -> Vec<Finding> {
-        self(data, origin)
-    }
-}
-
 /// Where the bytes of one top-level input come from.
 pub enum Source<'a> {
     /// Held in memory (a git blob, a test's buffer): a zip is read by random access.
@@ -285,16 +261,20 @@ pub trait ReadSeek: Read + io::Seek {}
 impl<T: Read + io::Seek> ReadSeek for T {}
 
 /// Scans one input from `source` (whose origin is `origin`): an archive or compressed stream
-/// (by its magic bytes) is opened, members nested up to `opts.depth` levels; anything else is
-/// scanned as one blob by `scan`, in [`SEGMENT`]s, so memory stays bounded whatever the
-/// input's size. `buf` is the segment buffer (kept by the caller to be reused).
+/// (by its magic bytes) is opened, members nested up to `opts.depth` levels; every blob (the
+/// input itself, or a member) is scanned by `scan` one segment at a time ([`SEGMENT`]s, so
+/// memory stays bounded whatever the input's size), or by the `workers` while this thread
+/// reads and decompresses (see [`pieces::scan_stream`]). `buf` is the segment buffer (kept
+/// by the caller to be reused). What `scan` and the workers note about a segment comes after
+/// the input's own warnings.
 ///
 /// This is the one path for every input: files, stdin and other streams, git blobs.
 pub fn scan_source(
     source: Source<'_>,
     origin: &Origin,
     opts: &ArchiveOptions,
-    scan: &mut dyn StreamScan,
+    scan: &mut SegmentFn<'_>,
+    workers: Option<&Workers<'_>>,
     buf: &mut Vec<u8>,
 ) -> FileOutcome {
     let budget = Rc::new(Budget {
@@ -314,8 +294,10 @@ pub fn scan_source(
         warned_limit: false,
         after_limit: 0,
         scan,
+        workers,
         base: origin.clone(),
         report: FileOutcome::default(),
+        notes: Vec::new(),
         buf: std::mem::take(buf),
     };
     let mut chain = Vec::new();
@@ -402,6 +384,7 @@ pub fn scan_source(
         );
     }
     walker.report.decompressed = budget.used.get();
+    walker.report.warnings.append(&mut walker.notes);
     *buf = walker.buf;
     walker.report
 }
@@ -718,7 +701,7 @@ fn zip_entry_count<R: Read + io::Seek>(reader: &mut R, len: u64) -> Option<u64> 
 const MAX_DIRECTORY: u64 = 65_536;
 
 /// Walks one top-level input depth-first.
-struct Walker<'a, 's> {
+struct Walker<'a, 's, 'w> {
     opts: ArchiveOptions,
     budget: Rc<Budget>,
     /// What the ratio is measured on now: the top-level stream, or the zip member being read.
@@ -726,26 +709,29 @@ struct Walker<'a, 's> {
     warned_limit: bool,
     /// Members skipped because the budget was spent after the limit warning.
     after_limit: u64,
-    scan: &'a mut (dyn StreamScan + 's),
+    scan: &'a mut SegmentFn<'s>,
+    workers: Option<&'a Workers<'w>>,
     base: Origin,
     report: FileOutcome,
+    /// What the scanner noted about the segments (document streams it could not read).
+    notes: Vec<InputError>,
     /// Segment buffer, reused for every member.
     buf: Vec<u8>,
 }
 
-impl Walker<'_, '_> {
+impl Walker<'_, '_, '_> {
+    /// The origin of the member `chain` names (the input itself when it is empty): what its
+    /// findings carry, made before it is scanned.
+    fn origin(&self, chain: &[String]) -> Origin {
+        match chain {
+            [] => self.base.clone(),
+            _ => self.base.member(&chain.join("!")),
+        }
+    }
+
     /// `path!member!member` for messages.
     fn name(&self, chain: &[String]) -> String {
-        let mut name = self.base.path.clone();
-        for member in chain {
-            name.push('!');
-            name.push_str(member);
-        }
-        if let Some(version) = &self.base.version_id {
-            name.push_str(" @ version ");
-            name.push_str(version);
-        }
-        name
+        self.origin(chain).name()
     }
 
     fn warn(&mut self, chain: &[String], message: String) {
@@ -1029,16 +1015,17 @@ impl Walker<'_, '_> {
 
     /// Scans a member's bytes as a blob; findings made before a read error are kept.
     fn leaf(&mut self, reader: &mut dyn Read, chain: &[String]) -> io::Result<()> {
-        let origin = Origin {
-            archive_member: (!chain.is_empty()).then(|| chain.join("!")),
-            ..self.base.clone()
-        };
-        let segment = self.opts.segment.max(1024);
-        let overlap = SEGMENT_OVERLAP.min(segment / 4) & !1;
-        let (found, result) =
-            self.scan
-                .scan_stream(reader, &origin, &mut self.buf, segment, overlap);
+        let origin = self.origin(chain);
+        let (found, notes, result) = pieces::scan_stream(
+            reader,
+            &origin,
+            self.scan,
+            self.workers,
+            &mut self.buf,
+            self.opts.segments(),
+        );
         self.report.findings.extend(found);
+        self.notes.extend(notes);
         result
     }
 
@@ -1349,7 +1336,7 @@ impl Walker<'_, '_> {
 /// Without the `archive` feature nothing is opened (`scan_source` and `member` never sniff a
 /// format), so these are never reached; they scan what they are given as raw bytes.
 #[cfg(not(feature = "archive"))]
-impl Walker<'_, '_> {
+impl Walker<'_, '_, '_> {
     fn open(&mut self, _: Format, reader: &mut dyn Read, chain: &mut Vec<String>, _: u32) {
         self.leaf_checked(reader, chain, None);
     }
@@ -1412,10 +1399,6 @@ impl Shift {
         }
     }
 
-    fn advance(&mut self, bytes: &[u8]) {
-        self.then(Shift::of(bytes));
-    }
-
     pub(crate) fn apply(&self, finding: &mut Finding) {
         let loc = &mut finding.location;
         if loc.line == 1 {
@@ -1435,7 +1418,15 @@ pub fn scan_stream(
     scan: &mut ScanFn<'_>,
     buf: &mut Vec<u8>,
 ) -> (Vec<Finding>, io::Result<()>) {
-    scan_stream_sized(reader, origin, scan, buf, SEGMENT, SEGMENT_OVERLAP)
+    let (found, _, result) = pieces::scan_stream(
+        reader,
+        origin,
+        &mut |data: &[u8], origin: &Origin| (scan(data, origin), Vec::new()),
+        None,
+        buf,
+        (SEGMENT, SEGMENT_OVERLAP),
+    );
+    (found, result)
 }
 
 /// Keeps the findings of one segment that it reports itself: those that start in
@@ -1457,50 +1448,6 @@ pub(crate) fn keep_own(
             let at = (f.location.line, f.location.column);
             at >= lo && (!more || at < hi)
         });
-    }
-}
-
-pub(crate) fn scan_stream_sized(
-    reader: &mut dyn Read,
-    origin: &Origin,
-    scan: &mut ScanFn<'_>,
-    buf: &mut Vec<u8>,
-    segment: usize,
-    overlap: usize,
-) -> (Vec<Finding>, io::Result<()>) {
-    let mut out = Vec::new();
-    buf.clear();
-    let mut shift = Shift::default();
-    // Offset in `buf` from which this segment reports findings (the ones before were the
-    // previous segment's).
-    let mut own_from = 0;
-    loop {
-        let want = (segment - buf.len()) as u64;
-        let result = Read::take(&mut *reader, want).read_to_end(buf);
-        let more = result.is_ok() && buf.len() >= segment;
-        // A segment followed by another reports only what starts before its last half-overlap;
-        // the next one (which starts `overlap` bytes back) reports the rest.
-        let own_to = if more {
-            buf.len() - overlap / 2
-        } else {
-            buf.len()
-        };
-        let mut found = scan(buf, origin);
-        keep_own(&mut found, buf, own_from, own_to, more);
-        for f in &mut found {
-            shift.apply(f);
-        }
-        out.extend(found);
-        if let Err(e) = result {
-            return (out, Err(e));
-        }
-        if !more {
-            return (out, Ok(()));
-        }
-        let cut = buf.len() - overlap;
-        shift.advance(&buf[..cut]);
-        buf.drain(..cut);
-        own_from = overlap / 2;
     }
 }
 
@@ -1546,13 +1493,13 @@ mod tests {
         }
         let whole = scanner.scan_bytes(text.as_bytes(), &Origin::file("t"));
         let mut buf = Vec::new();
-        let (parts, result) = scan_stream_sized(
+        let (parts, _, result) = pieces::scan_stream(
             &mut Cursor::new(text.as_bytes()),
             &Origin::file("t"),
-            &mut |d, o| scanner.scan_bytes(d, o),
+            &mut |d: &[u8], o: &Origin| (scanner.scan_bytes(d, o), Vec::new()),
+            None,
             &mut buf,
-            1024,
-            256,
+            (1024, 256),
         );
         assert!(result.is_ok());
         let at = |v: &[Finding]| {

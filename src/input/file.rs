@@ -1,16 +1,121 @@
-//! Memory-mapped files: only git pack files are mapped (by `input::git`); every scanned
-//! input is read in pieces (see `input::archive::scan_source`), so a file truncated while it
-//! is scanned ends early instead of raising SIGBUS.
+//! Files and stdin as a source: a path is opened and told apart (a regular file, or anything
+//! else that can be read, which is read as a stream), handed to the sink with its
+//! [`Origin`], and checked for changes made while it was read.
+//!
+//! Nothing here is memory-mapped: every input is read in pieces (see
+//! [`archive::scan_source`]), so a file truncated while it is read ends early instead of
+//! raising SIGBUS. (Git pack files are the one mapped file, in `input::git`.)
 
-use memmap2::Mmap;
+use std::fs::File;
+use std::io;
+use std::path::Path;
 
-/// Tells the kernel the pages of `map[range]` are no longer needed, so scanning a file far
-/// larger than memory keeps a small resident set. The pages are re-read if touched again.
-pub fn release(map: &Mmap, range: std::ops::Range<usize>) {
-    // SAFETY: `map` is a read-only file mapping; MADV_DONTNEED on it only drops the cached
-    // page-table entries, and later reads fault the unchanged file contents back in. No
-    // reference into the range is held across this call by the scanner.
-    let _ = unsafe {
-        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, range.start, range.len())
+use super::archive::{self, ArchiveOptions, Source};
+use super::{fs, pieces, FileOutcome, InputError, Sink};
+use crate::finding::Origin;
+
+/// Everything an input named on the command line yields: `-` is stdin, read as a stream;
+/// anything else is a path (see [`read_path`]).
+pub fn read_named(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> FileOutcome {
+    if fs::is_stdin(path) {
+        let stdin = io::stdin();
+        let mut lock = stdin.lock();
+        sink.blob(Source::Stream(&mut lock), &Origin::file("-"))
+    } else {
+        read_path(path, sink, opts)
+    }
+}
+
+/// Everything one path yields. A regular file is read front to back in pieces (never
+/// mapped: a file truncated meanwhile ends early instead of killing the process), or, when
+/// it is larger than one segment and not an archive, by the sink's workers (see
+/// [`Sink::workers`]); it is an error when it changed while being read (the findings made
+/// are kept). Anything else that can be opened (a FIFO, a device, `/dev/stdin`, a process
+/// substitution) is handed over as a stream.
+pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> FileOutcome {
+    // Lossless when the path is not UTF-8 (see `Origin::from_path`).
+    let origin = Origin::from_path(path);
+    let name = origin.path.clone();
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return FileOutcome::failed(&name, e.to_string()),
     };
+    let before = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return FileOutcome::failed(&name, e.to_string()),
+    };
+    if !before.is_file() {
+        return sink.blob(Source::Stream(&mut file), &origin);
+    }
+    let mut out = match read_large(&file, &origin, &*sink, opts) {
+        Some(out) => out,
+        None => sink.blob(Source::File(&mut file), &origin),
+    };
+    let after = file.metadata().ok();
+    // Size and modification time as when it was opened. (The bytes read are not
+    // compared: a refused stream or a limit stops reading early, and says so itself.)
+    let same = after
+        .as_ref()
+        .is_some_and(|a| a.len() == before.len() && a.modified().ok() == before.modified().ok());
+    if !same {
+        let now = after.map_or(out.bytes, |a| a.len());
+        out.errors.push(InputError {
+            path: name,
+            message: format!(
+                "changed while being read ({} bytes when opened, {now} now): the findings \
+                 made in it are kept; scan it again",
+                before.len(),
+            ),
+        });
+        out.unscanned += 1;
+    }
+    out
+}
+
+/// A regular file larger than one segment that is not an archive or a compressed stream
+/// (nor a format keysweep names but cannot unpack): its segments are read by positioned
+/// reads and scanned by the sink's workers (see [`pieces::scan_file`]), with the findings,
+/// notes and errors reading it front to back gives. None when it is not such a file or the
+/// workers are not available: the caller hands it to the sink to be read front to back.
+#[cfg(unix)]
+fn read_large(
+    file: &File,
+    origin: &Origin,
+    sink: &dyn Sink,
+    opts: &ArchiveOptions,
+) -> Option<FileOutcome> {
+    use std::os::unix::fs::FileExt;
+    let (segment, overlap) = opts.segments();
+    if file.metadata().ok()?.len() <= segment as u64 {
+        return None;
+    }
+    let mut head = vec![0; 512];
+    let n = file.read_at(&mut head, 0).ok()?;
+    head.truncate(n);
+    if opts.depth > 0 && (archive::sniff(&head).is_some() || archive::unsupported(&head).is_some())
+    {
+        return None;
+    }
+    let workers = sink.workers()?;
+    let (findings, warnings, bytes, result) =
+        pieces::scan_file(file, origin, &workers, (segment, overlap))?;
+    let mut out = FileOutcome {
+        findings,
+        bytes,
+        warnings,
+        ..FileOutcome::default()
+    };
+    if let Err(e) = result {
+        out.errors.push(InputError {
+            path: origin.name(),
+            message: format!("cannot read: {e}"),
+        });
+        out.unscanned += 1;
+    }
+    Some(out)
+}
+
+#[cfg(not(unix))]
+fn read_large(_: &File, _: &Origin, _: &dyn Sink, _: &ArchiveOptions) -> Option<FileOutcome> {
+    None
 }

@@ -1,17 +1,19 @@
-//! Where bytes come from: files and directories (walked in parallel, [`fs`]), stdin, archive
-//! members and compressed streams ([`archive`]), git history ([`git`]), S3 buckets ([`s3`]).
+//! Where bytes come from: files and directories (walked in parallel, [`fs`]; each file or
+//! stdin opened and read, [`file`]), archive members and compressed streams ([`archive`]),
+//! git history ([`git`]), S3 buckets ([`s3`]); a large input's segments handed to the
+//! sink's worker threads ([`pieces`]).
 //!
 //! Every source yields blobs of bytes together with an [`Origin`] that says where they came
 //! from, and hands them to a [`Sink`]; the detector never sees a path. What the sink returns
 //! is gathered into one result type per level ([`outcome`]).
 
 pub mod archive;
-#[cfg(feature = "git")]
 pub mod file;
 pub mod fs;
 #[cfg(feature = "git")]
 pub mod git;
 pub mod outcome;
+pub mod pieces;
 #[cfg(feature = "git")]
 pub mod remote;
 #[cfg(feature = "verify")]
@@ -28,6 +30,13 @@ pub use outcome::{FileOutcome, Outcome};
 pub trait Sink {
     /// Everything one input yields: its findings, what in it could not be read, counters.
     fn blob(&mut self, source: archive::Source<'_>, origin: &Origin) -> FileOutcome;
+
+    /// Scanners for worker threads, so that a regular file larger than one segment has its
+    /// segments read and scanned on several threads ([`file::read_path`]); None (the
+    /// default): every input is handed to [`Self::blob`].
+    fn workers(&self) -> Option<pieces::Workers<'_>> {
+        None
+    }
 }
 
 /// Makes one [`Sink`] for each worker thread of a source that reads on several threads.

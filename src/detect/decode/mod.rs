@@ -590,7 +590,7 @@ impl DecodeState {
                     decoded_from: Some(decoded_from),
                     ..origin.clone()
                 };
-                let mut finding = Finding::from_match(detector, m, &origin, at);
+                let mut finding = Finding::from_match(detector.rule_id(m.rule), m, &origin, at);
                 finding.inline_allowed = *allowed;
                 finding
             })

@@ -74,9 +74,20 @@ fn delta_families(pack: &Path, entries: &[(u64, Oid)]) -> Option<Vec<(u32, u16)>
     // SAFETY: a read-only private mapping of a pack file, which git never rewrites in place
     // (packs are written under a temporary name and renamed). Only entry headers are read,
     // with bounds checks; if the file were truncated meanwhile, a read could fault, the
-    // accepted risk of mapping (see `input::file::load`).
+    // accepted risk of mapping (the only file keysweep maps).
     let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    pack_delta_families(&map, entries, &mut |r| crate::input::file::release(&map, r))
+    pack_delta_families(&map, entries, &mut |r| release(&map, r))
+}
+
+/// Tells the kernel the pages of `map[range]` are no longer needed, so reading a pack far
+/// larger than memory keeps a small resident set. The pages are re-read if touched again.
+fn release(map: &memmap2::Mmap, range: std::ops::Range<usize>) {
+    // SAFETY: `map` is a read-only file mapping; MADV_DONTNEED on it only drops the cached
+    // page-table entries, and later reads fault the unchanged file contents back in. No
+    // reference into the range is held across this call.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, range.start, range.len())
+    };
 }
 
 /// How far the header reader moves on between two releases of the pages behind it.

@@ -1,12 +1,15 @@
 //! One large input on every core: the segments of a stream are scanned on worker threads
 //! while the thread that owns the input goes on reading it (and decompressing it, for a
-//! `.gz`/`.zst`/`.xz`/`.bz2` dump or an archive member).
+//! `.gz`/`.zst`/`.xz`/`.bz2` dump or an archive member); a large regular file has its
+//! segments read by the workers themselves ([`scan_file`]). The workers' scanners come from
+//! the sink ([`Workers`]); this module only reads and hands out segments.
 //!
-//! The segments are exactly those of the serial reader ([`archive::scan_stream`]): the same
-//! size, the same overlap, each reporting the same part of its findings. So the findings
-//! are the same, and they are put back in segment order. Line numbers are made whole-stream
-//! ones as in the serial reader, except that each worker counts the lines its segment spans
-//! ([`Shift::of`]) and the results are joined by a running sum in segment order.
+//! The segments are the same whoever scans them (the reading thread alone, as
+//! [`archive::scan_stream`] does, or the workers): the same size, the same overlap, each
+//! reporting the same part of its findings ([`archive::keep_own`]). So the findings are the
+//! same, and they are put back in segment order. Line numbers are made whole-stream ones:
+//! each segment's scanner counts the lines its segment spans ([`Shift::of`]) and the results
+//! are joined by a running sum in segment order.
 //!
 //! Memory stays flat whatever the input's size: at most [`MAX_BUFFERS`] segment buffers
 //! exist, and the reading thread waits for a worker to hand one back before reading more.
@@ -37,6 +40,18 @@ pub type SegmentFn<'w> = dyn FnMut(&[u8], &Origin) -> Scanned + 'w;
 
 /// Builds a segment scanner on each worker thread.
 pub type MakeWorker<'w> = dyn Fn() -> Box<SegmentFn<'w>> + Sync + 'w;
+
+/// Scanners for the segments of one large input on other threads, as a sink provides them
+/// (see [`crate::input::Sink::workers`]).
+pub struct Workers<'w> {
+    /// Builds the segment scanner of each worker thread.
+    pub make: Box<MakeWorker<'w>>,
+    /// How many threads scan the segments of one input; below 2, the reading thread scans
+    /// them itself.
+    pub threads: usize,
+    /// The one input at a time whose segments are scanned by workers.
+    pub slot: &'w PipelineSlot,
+}
 
 /// The one pipeline a scan runs at a time, shared by the clones of its options: while one
 /// input has its segments scanned by workers, the other threads' large inputs are scanned
@@ -124,20 +139,20 @@ fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
     }
 }
 
-/// Scans everything `reader` yields as one blob from `origin`, like [`archive::scan_stream`]
-/// with segments of `segment` bytes overlapping by `overlap`: on the calling thread with
-/// `main` while the input fits one segment (or `threads` is 1, or another input runs the
-/// pipeline in `slot`), else on `threads` workers built by `make_worker`, while this thread
+/// Scans everything `reader` yields as one blob from `origin`, in segments of `segment`
+/// bytes overlapping by `overlap`, so memory stays bounded whatever the stream's length:
+/// on the calling thread with
+/// `main` while the input fits one segment (or there are no `workers`, or fewer than 2, or
+/// another input runs the pipeline in their slot), else on the workers, while this thread
 /// reads.
-/// Returns the findings in stream order, the document readers' notes of the segments scanned
-/// by workers, and the read error that ended the stream, if any (the bytes read before it are
-/// scanned). `buf` is the caller's segment buffer, used and handed back.
+/// Returns the findings in stream order, the document readers' notes of every segment in
+/// stream order, and the read error that ended the stream, if any (the bytes read before it
+/// are scanned). `buf` is the caller's segment buffer, used and handed back.
 pub fn scan_stream(
     reader: &mut dyn Read,
     origin: &Origin,
     main: &mut SegmentFn<'_>,
-    make_worker: &MakeWorker<'_>,
-    (threads, slot): (usize, &PipelineSlot),
+    workers: Option<&Workers<'_>>,
     buf: &mut Vec<u8>,
     (segment, overlap): (usize, usize),
 ) -> (Vec<Finding>, Vec<InputError>, io::Result<()>) {
@@ -168,14 +183,16 @@ pub fn scan_stream(
                 more,
                 cut,
             };
-            if lanes.is_none() && more && threads > 1 {
-                lanes = Pipeline::start(slot).map(|pipeline| {
+            let idle = workers.filter(|w| lanes.is_none() && more && w.threads > 1);
+            if let Some(w) = idle {
+                lanes = Pipeline::start(w.slot).map(|pipeline| {
                     let (jobs, inbox) = mpsc::sync_channel::<Job>(MAX_BUFFERS);
                     let (results, outbox) = mpsc::channel::<Done>();
                     let inbox = Arc::new(Mutex::new(inbox));
-                    for _ in 0..threads.min(MAX_BUFFERS - 1) {
+                    for _ in 0..w.threads.min(MAX_BUFFERS - 1) {
                         let (inbox, results) = (inbox.clone(), results.clone());
-                        scope.spawn(move || work(&inbox, &results, origin, make_worker));
+                        let make = &*w.make;
+                        scope.spawn(move || work(&inbox, &results, origin, make));
                     }
                     (jobs, outbox, pipeline)
                 });
@@ -312,21 +329,24 @@ pub type FileScanned = (Vec<Finding>, Vec<InputError>, u64, io::Result<()>);
 
 /// Scans a regular file larger than one segment with every worker reading its own segments
 /// by positioned reads (`pread`), so the copy from the page cache is spread over the
-/// threads too. The segments are the serial reader's: segment `k` holds the bytes from
+/// threads too. The segments are those of [`scan_stream`]: segment `k` holds the bytes from
 /// `k * (segment - overlap)`, up to `segment` of them, and the file ends with the first one
-/// that is not full. None (nothing read) when `threads` is 1 or another input runs the
-/// pipeline: the caller reads the file front to back instead.
+/// that is not full. None (nothing read) when there are fewer than 2 workers or another
+/// input runs the pipeline: the caller reads the file front to back instead.
 #[cfg(unix)]
 pub fn scan_file(
     file: &std::fs::File,
     origin: &Origin,
-    make_worker: &MakeWorker<'_>,
-    (threads, slot): (usize, &PipelineSlot),
-    segment: usize,
-    overlap: usize,
+    workers: &Workers<'_>,
+    (segment, overlap): (usize, usize),
 ) -> Option<FileScanned> {
     use std::sync::atomic::AtomicUsize;
-    if threads < 2 || segment <= overlap {
+    let Workers {
+        make,
+        threads,
+        slot,
+    } = workers;
+    if *threads < 2 || segment <= overlap {
         return None;
     }
     let pipeline = Pipeline::start(slot)?;
@@ -336,11 +356,11 @@ pub fn scan_file(
     let last = AtomicUsize::new(usize::MAX);
     let (results, outbox) = mpsc::channel::<(Done, u64, Option<io::Error>)>();
     std::thread::scope(|scope| {
-        for _ in 0..threads.min(MAX_BUFFERS) {
+        for _ in 0..(*threads).min(MAX_BUFFERS) {
             let results = results.clone();
             let (next, last) = (&next, &last);
             scope.spawn(move || {
-                let mut scan = make_worker();
+                let mut scan = make();
                 let mut buf = Vec::new();
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
