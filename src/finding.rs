@@ -113,6 +113,7 @@ impl KeyType {
 /// Where a finding is: the blob's origin plus line and column (1-based; the column counts
 /// Unicode code points).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Location {
     #[serde(flatten)]
     pub origin: Origin,
@@ -341,8 +342,10 @@ pub struct PolicyChange {
     pub role: &'static str,
 }
 
-/// One leaked credential at one place.
+/// One leaked credential at one place. Built by the detector ([`Finding::from_match`]) or
+/// [`Finding::new`]; more fields will come, so other crates cannot write it as a literal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     pub rule: String,
     pub kind: Kind,

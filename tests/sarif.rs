@@ -313,24 +313,14 @@ fn archive_member_and_history_findings_render_valid_sarif() {
     let detector = Detector::new(rules::builtin()).unwrap();
     let mut scanner = BlobScanner::new(&detector);
     let text = format!("\n\n  aws_access_key_id = {KEY}\n  aws_secret_access_key = {SECRET}\n");
-    let in_archive = Origin {
-        path: "dist/release.zip".into(),
-        archive_member: Some("config/prod.env".into()),
-        ..Origin::default()
-    };
-    let in_history = Origin {
-        path: "deploy/old settings.py".into(),
-        commit: Some("3f2c1a9b8e7d6c5b4a39281706f5e4d3c2b1a098".into()),
-        author: Some("Dev One <dev@example.com>".into()),
-        date: Some("2026-03-04T05:06:07Z".into()),
-        present_at_head: Some(false),
-        ..Origin::default()
-    };
-    let decoded = Origin {
-        path: "ci/env.b64".into(),
-        decoded_from: Some("base64".into()),
-        ..Origin::default()
-    };
+    let in_archive = Origin::file("dist/release.zip").member("config/prod.env");
+    let mut in_history = Origin::file("deploy/old settings.py");
+    in_history.commit = Some("3f2c1a9b8e7d6c5b4a39281706f5e4d3c2b1a098".into());
+    in_history.author = Some("Dev One <dev@example.com>".into());
+    in_history.date = Some("2026-03-04T05:06:07Z".into());
+    in_history.present_at_head = Some(false);
+    let mut decoded = Origin::file("ci/env.b64");
+    decoded.decoded_from = Some("base64".into());
     let mut findings = Vec::new();
     for origin in [&in_archive, &in_history, &decoded] {
         findings.extend(scanner.scan_bytes(text.as_bytes(), origin));

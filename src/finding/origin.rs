@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Where a blob came from. Fields that do not apply are `None` and left out of reports.
+/// Made with [`Origin::file`] (or `Default`) and its fields set: more may come.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Origin {
     /// The file path as reached from the scan roots (`-` for stdin). A path that is not
     /// UTF-8 is written with each invalid byte as `\xNN` (and control characters and `\`

@@ -10,6 +10,7 @@ use crate::finding::Finding;
 
 /// Counters for the summary line.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Stats {
     /// Inputs scanned: files, or git blobs when [`Self::blobs`].
     pub files: u64,
@@ -36,6 +37,7 @@ pub struct Stats {
 
 /// What the S3 part of a scan did, for the summary line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct S3Stats {
     /// ListObjectsV2 / ListObjectVersions requests.
     pub list_requests: u64,
@@ -68,6 +70,7 @@ impl S3Stats {
 
 /// Everything a scan produced.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Outcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
@@ -145,6 +148,7 @@ impl Outcome {
 
 /// Everything scanning one input produced, nested archive members included.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct FileOutcome {
     pub findings: Vec<Finding>,
     /// Bytes read from the input itself.

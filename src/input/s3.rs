@@ -92,8 +92,9 @@ impl Target {
 #[error("{0:?} is not an S3 location: use s3://BUCKET or s3://BUCKET/PREFIX")]
 pub struct TargetError(String);
 
-/// Settings of the S3 part of a scan.
+/// Settings of the S3 part of a scan: `Options::default()` with fields set.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// Every version of every object (ListObjectVersions), not only the current ones.
     pub all_versions: bool,

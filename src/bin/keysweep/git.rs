@@ -51,13 +51,11 @@ pub fn run(args: GitArgs) -> Result<u8> {
         _ => None,
     };
     let setup = Setup::new(&args.common, root, base)?;
-    let opts = GitOptions {
-        selection,
-        threads: threads(args.common.threads),
-        archive: archive_options(&args.archive, &setup.config),
-        shard: args.shard.unwrap_or_default(),
-        decode_depth: args.archive.decode_depth,
-    };
+    let mut opts = GitOptions::new(selection);
+    opts.threads = threads(args.common.threads);
+    opts.archive = archive_options(&args.archive, &setup.config);
+    opts.shard = args.shard.unwrap_or_default();
+    opts.decode_depth = args.archive.decode_depth;
     let scanned = keysweep::scan::scan_git(&setup.detector, repo, &opts)?;
     for warning in &scanned.notes {
         note!("keysweep: warning: {warning}");

@@ -62,17 +62,15 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         scan::scan_paths(detector, &paths, &opts)
     };
     if !targets.is_empty() {
-        let s3_opts = s3::Options {
-            all_versions: args.all_versions,
-            include: args.include.clone(),
-            exclude: args.exclude.clone(),
-            request_payer: args.request_payer,
-            concurrency: args
-                .s3_concurrency
-                .map_or(s3::DEFAULT_CONCURRENCY, usize::from),
-            threads: threads(args.common.threads),
-            ..s3::Options::default()
-        };
+        let mut s3_opts = s3::Options::default();
+        s3_opts.all_versions = args.all_versions;
+        s3_opts.include = args.include.clone();
+        s3_opts.exclude = args.exclude.clone();
+        s3_opts.request_payer = args.request_payer;
+        s3_opts.concurrency = args
+            .s3_concurrency
+            .map_or(s3::DEFAULT_CONCURRENCY, usize::from);
+        s3_opts.threads = threads(args.common.threads);
         outcome.merge(scan::scan_s3(detector, &targets, &opts, &s3_opts)?);
     }
     if let Some(progress) = progress {

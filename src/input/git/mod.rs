@@ -65,8 +65,9 @@ pub enum Selection {
     Staged,
 }
 
-/// Options of `keysweep git`.
+/// Options of `keysweep git`: [`GitOptions::new`] with fields set.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct GitOptions {
     pub selection: Selection,
     /// Scanning threads; 0 means one per core.
@@ -80,6 +81,20 @@ pub struct GitOptions {
     pub shard: Shard,
     /// Nesting levels of encodings decoded (`--decode-depth`).
     pub decode_depth: u32,
+}
+
+impl GitOptions {
+    /// The defaults for `selection`: one thread per core, archives opened as for files, the
+    /// whole history (no shard), encodings decoded to the default depth.
+    pub fn new(selection: Selection) -> GitOptions {
+        GitOptions {
+            selection,
+            threads: 0,
+            archive: ArchiveOptions::default(),
+            shard: Shard::all(),
+            decode_depth: crate::detect::decode::DEFAULT_DEPTH,
+        }
+    }
 }
 
 /// Splits `BASE..HEAD` (an empty HEAD means `HEAD`).
