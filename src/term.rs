@@ -125,6 +125,16 @@ pub fn plural(n: u64) -> &'static str {
     }
 }
 
+/// `N what` for each count above zero, in order: the items of a list like `2 unreadable, 1
+/// interrupted`. `{s}` in `what` is the plural ending of N (see [`plural`]).
+pub fn counts(parts: &[(u64, &str)]) -> Vec<String> {
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|&(n, what)| format!("{n} {}", what.replace("{s}", plural(n))))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -474,8 +474,8 @@ fn doc_commands_whose_inputs_exist_run_on_a_fixture() {
             let code = out.status.code();
             // Clean, findings, or the `--exit-code` asked for findings.
             let findings_code = match &cli.command {
-                Sub::Scan(a) => a.common.exit_code,
-                Sub::Git(a) => a.common.exit_code,
+                Sub::Scan(a) => a.common.print.exit_code,
+                Sub::Git(a) => a.common.print.exit_code,
                 _ => 1,
             };
             let expected = [Some(0), Some(1), Some(findings_code)];

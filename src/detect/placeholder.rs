@@ -21,8 +21,9 @@ const KEY_ID_MAX_PERIOD: usize = 8;
 /// Longest block a secret may repeat.
 const SECRET_MAX_PERIOD: usize = 20;
 
-/// Words that, leading a secret (any case), mark it as a placeholder.
-const LEADING_WORDS: [&str; 18] = [
+/// Words that mark a secret as a placeholder both when they lead it (any case) and as part
+/// of the vocabulary it may be made of.
+const PLACEHOLDER_WORDS: [&str; 15] = [
     "fake",
     "dummy",
     "sample",
@@ -36,33 +37,19 @@ const LEADING_WORDS: [&str; 18] = [
     "change",
     "redacted",
     "invalid",
-    "notreal",
-    "notasecret",
     "placeholder",
     "secret",
-    "foobar",
 ];
 
-/// Vocabulary of placeholder secrets; a secret at least half covered by these words (any
-/// case, 3+ letters each) is a placeholder.
-const WORDS: [&str; 60] = [
-    "fake",
-    "dummy",
-    "sample",
-    "example",
-    "test",
+/// Words that mark a secret as a placeholder when they lead it, besides
+/// [`PLACEHOLDER_WORDS`].
+const LEADING_ONLY: [&str; 3] = ["notreal", "notasecret", "foobar"];
+
+/// The rest of the vocabulary of placeholder secrets: a secret at least half covered by
+/// these words and [`PLACEHOLDER_WORDS`] (any case, 3+ letters each) is a placeholder.
+const VOCABULARY_ONLY: [&str; 45] = [
     "testing",
-    "mock",
-    "demo",
-    "your",
-    "insert",
-    "replace",
-    "change",
     "changeme",
-    "redacted",
-    "invalid",
-    "placeholder",
-    "secret",
     "access",
     "key",
     "aws",
@@ -124,7 +111,7 @@ fn leading() -> &'static AhoCorasick {
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .start_kind(aho_corasick::StartKind::Anchored)
-            .build(LEADING_WORDS)
+            .build(PLACEHOLDER_WORDS.iter().chain(&LEADING_ONLY))
             // A fixed list of short ASCII words always builds.
             .unwrap_or_else(|e| unreachable!("leading words automaton: {e}"))
     })
@@ -136,7 +123,7 @@ fn words() -> &'static AhoCorasick {
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
-            .build(WORDS)
+            .build(PLACEHOLDER_WORDS.iter().chain(&VOCABULARY_ONLY))
             .unwrap_or_else(|e| unreachable!("placeholder vocabulary automaton: {e}"))
     })
 }

@@ -166,15 +166,8 @@ pub struct CommonArgs {
     /// Worker threads (default: one per core; at most 4 per core).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
-    /// Exit code to use when findings remain (default 1).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub exit_code: i32,
-    /// When to colour the text report.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
-    /// Do not print the summary line on stderr (errors are still printed).
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub print: PrintArgs,
     /// Accept the findings of an earlier JSON report: only findings whose fingerprint is not
     /// in FILE are reported (and fail the run).
     #[arg(long, value_name = "FILE")]
@@ -277,6 +270,13 @@ pub struct MergeArgs {
     /// Extra rules the reports' findings may name (SARIF describes every rule).
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub print: PrintArgs,
+}
+
+/// How a command that reports findings ends: its exit code, colour, the summary line.
+#[derive(Debug, Args)]
+pub struct PrintArgs {
     /// Exit code to use when findings remain (default 1).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: i32,

@@ -48,7 +48,7 @@ pub fn run(args: crate::cli::MergeArgs) -> Result<u8> {
     let (mut out, to_terminal) = open_output(args.output.as_deref())?;
     let context = report::Context {
         style: Style {
-            color: use_color(args.color, to_terminal),
+            color: use_color(args.print.color, to_terminal),
         },
         rules: &rules,
         root: Some(&root),
@@ -57,7 +57,7 @@ pub fn run(args: crate::cli::MergeArgs) -> Result<u8> {
         show_secrets: false,
     };
     emit(&mut *out, &merged.findings, args.format.into(), &context)?;
-    if !args.quiet {
+    if !args.print.quiet {
         note!(
             "keysweep: merged {read} report{}: {} finding{} ({} duplicate{} dropped){}",
             plural(read as u64),
@@ -73,7 +73,7 @@ pub fn run(args: crate::cli::MergeArgs) -> Result<u8> {
         );
     }
     Ok(if !merged.findings.is_empty() {
-        u8::try_from(args.exit_code).unwrap_or(1)
+        u8::try_from(args.print.exit_code).unwrap_or(1)
     } else if errors > 0 {
         2
     } else {

@@ -12,7 +12,7 @@ use keysweep::input::archive;
 use keysweep::pipeline::{self, Suppressed, Verdict};
 use keysweep::report::{self, Style};
 use keysweep::scan::Outcome;
-use keysweep::term::plural;
+use keysweep::term::{counts, plural};
 
 use crate::cli::{ColorChoice, CommonArgs};
 use crate::setup::Setup;
@@ -41,10 +41,10 @@ pub fn finish(
     opts.my_accounts = &common.my_accounts;
     opts.show_secrets = common.show_secrets;
     let processed = pipeline::run(outcome, &setup.detector, &opts, &mut |event| {
-        print_event(event, common.quiet)
+        print_event(event, common.print.quiet)
     })?;
     write_report(&processed.outcome, &processed.suppressed, common, setup)?;
-    if !common.quiet {
+    if !common.print.quiet {
         note!(
             "{}",
             keysweep::term::escape(&summary(
@@ -88,7 +88,7 @@ pub fn print_event(event: pipeline::Event<'_>, quiet: bool) {
 /// `--allow-incomplete`; else 0: nothing found and every byte read.
 pub fn exit_code(verdict: Verdict, common: &CommonArgs) -> u8 {
     match verdict {
-        Verdict::Findings => u8::try_from(common.exit_code).unwrap_or(1),
+        Verdict::Findings => u8::try_from(common.print.exit_code).unwrap_or(1),
         Verdict::Incomplete if !common.allow_incomplete => 2,
         _ => 0,
     }
@@ -140,7 +140,7 @@ pub fn write_report(
     let (mut out, to_terminal) = open_output(common.output.as_deref())?;
     let context = report::Context {
         style: Style {
-            color: use_color(common.color, to_terminal),
+            color: use_color(common.print.color, to_terminal),
         },
         rules: setup.detector.rules(),
         root: Some(&setup.root),
@@ -228,16 +228,11 @@ fn summary(
         }
         let not_scanned = s3.not_scanned();
         if not_scanned > 0 {
-            let mut why = Vec::new();
-            if s3.archived > 0 {
-                why.push(format!("{} in Glacier/Deep Archive", s3.archived));
-            }
-            if s3.failed > 0 {
-                why.push(format!("{} unreadable", s3.failed));
-            }
-            if s3.interrupted > 0 {
-                why.push(format!("{} interrupted", s3.interrupted));
-            }
+            let why = counts(&[
+                (s3.archived, "in Glacier/Deep Archive"),
+                (s3.failed, "unreadable"),
+                (s3.interrupted, "interrupted"),
+            ]);
             line.push_str(&format!(
                 ", {not_scanned} object{} not scanned ({})",
                 plural(not_scanned),
@@ -260,26 +255,16 @@ fn summary(
             plural(unscanned)
         ));
     }
-    let mut dropped = Vec::new();
-    if suppressed.inline > 0 {
-        dropped.push(format!("{} by keysweep:allow", suppressed.inline));
-    }
-    if suppressed.baseline > 0 {
-        dropped.push(format!("{} by baseline", suppressed.baseline));
-    }
-    if suppressed.allowed > 0 {
-        dropped.push(format!("{} by config allow-list", suppressed.allowed));
-    }
-    if suppressed.excluded > 0 {
-        dropped.push(format!("{} in excluded paths", suppressed.excluded));
-    }
-    if suppressed.own_files > 0 {
-        dropped.push(format!(
-            "{} key ID{} in keysweep's config or baseline",
-            suppressed.own_files,
-            plural(suppressed.own_files as u64)
-        ));
-    }
+    let dropped = counts(&[
+        (suppressed.inline as u64, "by keysweep:allow"),
+        (suppressed.baseline as u64, "by baseline"),
+        (suppressed.allowed as u64, "by config allow-list"),
+        (suppressed.excluded as u64, "in excluded paths"),
+        (
+            suppressed.own_files as u64,
+            "key ID{s} in keysweep's config or baseline",
+        ),
+    ]);
     if !dropped.is_empty() {
         line.push_str(&format!(
             "; {} suppressed ({})",

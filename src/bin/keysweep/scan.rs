@@ -109,5 +109,5 @@ fn scan_scope(paths: &[PathBuf]) -> Option<String> {
 
 /// The progress line is drawn only on a terminal's stderr, and not when asked for quiet.
 pub fn show_progress(common: &CommonArgs) -> bool {
-    !common.no_progress && !common.quiet && io::stderr().is_terminal()
+    !common.no_progress && !common.print.quiet && io::stderr().is_terminal()
 }
