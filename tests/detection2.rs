@@ -1,7 +1,9 @@
 //! Keys where real dumps hide them: nested encodings, documents, binary layouts, patches that
 //! rotate a key, literals the language joins, placeholders, and the AWS CLI's own caches.
 //! Every input is generated at test time (python3 for SQLite/marshal/zip/PDF bytes, git for
-//! patches) and scanned by the real binary.
+//! patches) and scanned in-process as `keysweep scan --format json --show-secrets` does
+//! (`common::scan_in_process`); the tests of a flag (`--decode-depth`) and of what the binary
+//! prints (the PDF streams it could not read) run the real binary.
 
 use crate::common;
 
@@ -9,6 +11,7 @@ use std::path::Path;
 use std::process::Command as Process;
 
 use base64::Engine;
+use keysweep::ScanOptions;
 use serde_json::Value;
 
 use common::{json_scan, write, Run, TOKEN};
@@ -24,8 +27,8 @@ fn b64(data: impl AsRef<[u8]>) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Scans `dir` (secrets shown) and returns the run.
-fn scan_dir(dir: &Path, extra: &[&str]) -> Run {
+/// Scans `dir` with the binary and `extra` arguments (secrets shown) and returns the run.
+fn scan_cli(dir: &Path, extra: &[&str]) -> Run {
     let out = json_scan()
         .args(["--show-secrets", "-q"])
         .args(extra)
@@ -35,10 +38,15 @@ fn scan_dir(dir: &Path, extra: &[&str]) -> Run {
     Run::report(out)
 }
 
+/// Scans `dir` in-process as the binary does (secrets shown) and returns the run.
+fn scan_dir(dir: &Path) -> Run {
+    common::scan_in_process(dir, &ScanOptions::default())
+}
+
 fn scan_one(name: &str, content: impl AsRef<[u8]>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), name, content);
-    scan_dir(dir.path(), &[])
+    scan_dir(dir.path())
 }
 
 /// (kind, key_id, secret) of each finding.
@@ -161,7 +169,7 @@ fn base64_inside_base64_and_gzip_inside_base64() {
     // --decode-depth 1 stops after the first level.
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "secret.yaml", &secret);
-    let run = scan_dir(dir.path(), &["--decode-depth", "1"]);
+    let run = scan_cli(dir.path(), &["--decode-depth", "1"]);
     assert!(run.findings.is_empty(), "{:?}", run.findings);
 }
 
@@ -249,7 +257,7 @@ with zipfile.ZipFile('notes.odt', 'w', zipfile.ZIP_DEFLATED) as z:
         s2b = &S2[20..]
     );
     python(&script, dir.path());
-    let run = scan_dir(dir.path(), &[]);
+    let run = scan_dir(dir.path());
     let mut got: Vec<(String, String, String, String)> = run
         .findings
         .iter()
@@ -295,7 +303,7 @@ db.close()
         s2 = S2
     );
     python(&script, dir.path());
-    let run = scan_dir(dir.path(), &[]);
+    let run = scan_dir(dir.path());
     assert_eq!(parts(&run), [pair(K1, S1), pair(K2, S2)], "{}", run.stderr);
     assert_eq!(field(&run.findings[0], "archive_member"), "table users");
     assert_eq!(run.findings[1]["location"]["line"], 2);
@@ -337,7 +345,7 @@ open("settings.pyc", "wb").write(importlib.util.MAGIC_NUMBER + b"\0" * 12 + mars
     pb.push(0x02);
     pb.extend_from_slice(b"ok");
     write(dir.path(), "creds.pb", pb);
-    let run = scan_dir(dir.path(), &[]);
+    let run = scan_dir(dir.path());
     let mut got: Vec<(String, String)> = run
         .findings
         .iter()
@@ -411,7 +419,7 @@ fn key_rotation_patches_pair_within_each_side() {
     write(out.path(), "rotation.diff", &diff);
     write(out.path(), "0001-rotate.patch", &patch);
     write(out.path(), "pr-42.diff", &pr);
-    let run = scan_dir(out.path(), &[]);
+    let run = scan_dir(out.path());
     let mut got: Vec<(String, String)> = run
         .findings
         .iter()
@@ -563,7 +571,7 @@ fn sso_token_cache_severity_follows_expiry() {
         "home/.aws/cli/cache/bbbb.json",
         cli(&rfc3339(-3600)),
     );
-    let run = scan_dir(dir.path(), &[]);
+    let run = scan_dir(dir.path());
     let got: Vec<(String, String, String, bool)> = run
         .findings
         .iter()

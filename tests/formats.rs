@@ -1,11 +1,15 @@
 //! Detection across the places people paste AWS keys, and the look-alikes that must stay
-//! quiet. Every case is a real file written to a temp dir and scanned by the real binary.
+//! quiet. Every case is a real file written to a temp dir and scanned in-process as
+//! `keysweep scan --format json --show-secrets` does (`common::scan_in_process`: the walk, the
+//! post-scan pipeline, the JSON report); `the_binary_reports_what_the_library_finds` and the
+//! `keysweep:allow` test run the real binary.
 
 use crate::common;
 
 use std::path::Path;
 
 use assert_cmd::Command;
+use keysweep::ScanOptions;
 use serde_json::Value;
 
 use common::{write, TOKEN};
@@ -27,25 +31,89 @@ fn scan(name: &str, content: &[u8]) -> Vec<Value> {
 }
 
 fn scan_dir(dir: &Path) -> Vec<Value> {
-    let out = Command::cargo_bin("keysweep")
-        .expect("binary")
-        .args(["scan", "--format", "json", "--show-secrets", "-q"])
-        .arg(dir)
-        .output()
-        .expect("run");
-    let code = out.status.code();
+    let run = common::scan_in_process(dir, &ScanOptions::default());
+    let code = Some(run.code);
     assert!(
         code == Some(0) || code == Some(1),
         "exit {code:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        run.stderr
     );
-    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json report");
     assert_eq!(
         code == Some(1),
-        !findings.is_empty(),
+        !run.findings.is_empty(),
         "exit code vs findings"
     );
+    run.findings
+}
+
+/// (kind, severity, key_id, secret, path, line, column, fingerprint) of each finding: what
+/// does not depend on when the report was made.
+fn placed(findings: &[Value]) -> Vec<[String; 8]> {
     findings
+        .iter()
+        .map(|f| {
+            let s = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let at = &f["location"];
+            [
+                s(&f["kind"]),
+                s(&f["severity"]),
+                s(&f["key_id"]),
+                s(&f["secret"]),
+                s(&at["path"]),
+                s(&at["line"]),
+                s(&at["column"]),
+                s(&f["fingerprint"]),
+            ]
+        })
+        .collect()
+}
+
+/// The binary reports what the in-process scan of the tests above reports, on a tree of the
+/// kinds of files they use (and exits 1 for findings).
+#[test]
+fn the_binary_reports_what_the_library_finds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        ".aws/credentials",
+        format!("[default]\naws_access_key_id = {K1}\naws_secret_access_key = {S1}\n"),
+    );
+    write(
+        dir.path(),
+        "app.py",
+        format!(
+            "s3 = boto3.client('s3', aws_access_key_id='{K2}', aws_secret_access_key='{S2}')\n"
+        ),
+    );
+    write(dir.path(), "notes.txt", format!("old key {K3}\n"));
+    let mut blob = vec![0u8, 159, 146, 150];
+    blob.extend_from_slice(format!("{T1}\x00{S3}").as_bytes());
+    write(dir.path(), "core.db", &blob);
+    write(
+        dir.path(),
+        "README.md",
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+    );
+
+    let out = Command::cargo_bin("keysweep")
+        .expect("binary")
+        .args(["scan", "--format", "json", "--show-secrets", "-q"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_binary: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json report");
+    let in_process = scan_dir(dir.path());
+    assert!(in_process.len() >= 3, "{in_process:#?}");
+    assert_eq!(placed(&from_binary), placed(&in_process));
 }
 
 /// (kind, key_id or "", secret or "") of each finding, in report order.

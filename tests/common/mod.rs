@@ -8,8 +8,13 @@
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::OnceLock;
 
 use assert_cmd::Command;
+use keysweep::config::{Config, ScanRoot};
+use keysweep::pipeline::{self, Event, Verdict};
+use keysweep::report;
+use keysweep::{Detector, ScanOptions};
 use serde_json::Value;
 
 /// The main made-up key pair.
@@ -88,6 +93,66 @@ impl Run {
         let mut ids = self.key_ids();
         ids.sort_unstable();
         ids
+    }
+}
+
+/// The detector of the built-in rules (what `keysweep scan` builds without `--rules` or a
+/// config), built once for every in-process scan.
+pub fn builtin_detector() -> &'static Detector {
+    static DETECTOR: OnceLock<Detector> = OnceLock::new();
+    DETECTOR.get_or_init(|| Detector::new(keysweep::rules::builtin()).expect("built-in rules"))
+}
+
+/// What `keysweep scan --format json --show-secrets -q DIR` does, in-process through the
+/// library with the binary's defaults (no config file, as in this repository): the scan
+/// (`opts`), the post-scan pipeline, the JSON report. The exit code is the binary's (0 clean,
+/// 1 findings, 2 incomplete); `stderr` holds what the pipeline reports (warnings, inputs not
+/// scanned, input errors), one a line as the binary writes them.
+pub fn scan_in_process(dir: &Path, opts: &ScanOptions) -> Run {
+    let detector = builtin_detector();
+    let roots = [dir.to_path_buf()];
+    let config = Config::default();
+    let root = ScanRoot::for_paths(&roots).expect("scan root");
+    let outcome = keysweep::scan_paths(detector, &roots, opts);
+    let mut pipeline_opts = pipeline::Options::new(&config, &root);
+    pipeline_opts.show_secrets = true;
+    let mut stderr = String::new();
+    let processed = pipeline::run(outcome, detector, &pipeline_opts, &mut |event| {
+        let line = match event {
+            Event::Warning(w) => format!("keysweep: warning: {w}"),
+            Event::NotScanned(s) => format!("keysweep: not scanned: {s}"),
+            Event::InputError(e) => format!("keysweep: error: {e}"),
+            _ => return,
+        };
+        stderr.push_str(&line);
+        stderr.push('\n');
+    })
+    .expect("the post-scan pipeline");
+    let code = match processed.verdict() {
+        Verdict::Findings => 1,
+        Verdict::Incomplete => 2,
+        _ => 0,
+    };
+    let mut json = Vec::new();
+    let context = report::Context {
+        rules: detector.rules(),
+        root: Some(&root),
+        suppressed: &processed.suppressed,
+        show_secrets: true,
+        ..Default::default()
+    };
+    report::write(
+        &mut json,
+        &processed.outcome.findings,
+        report::Format::Json,
+        &context,
+    )
+    .expect("write the report");
+    let findings: Vec<Value> = serde_json::from_slice(&json).expect("one JSON report");
+    Run {
+        code,
+        findings,
+        stderr,
     }
 }
 
