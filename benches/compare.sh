@@ -7,6 +7,7 @@
 #   TREE_MB=128 BIG_MB=256 RUNS=3 benches/compare.sh   # a quick, smaller run
 #   BEFORE=/path/to/old/keysweep benches/compare.sh    # adds the old binary to each command
 #   DATA=/tmp/ksdata benches/compare.sh     # keeps the data there; a second run reuses it
+#   ONLY="tree file" benches/compare.sh     # only those rows
 #
 # Rows (THREADS, default 2, is given to both tools where they take it):
 #   tree        keysweep scan TREE              vs rg -uuu -c -j N 'AKIA|ASIA' TREE
@@ -214,7 +215,8 @@ echo "   file: keysweep $($KEYSWEEP scan --format jsonl --threads "$THREADS" "$B
 echo "   .gz:  keysweep $($KEYSWEEP scan --format jsonl --threads "$THREADS" $GZ_OPTS "$GZ" 2>/dev/null | wc -l)"
 
 declare -A FLOOR CMD
-ROWS=(tree file cat zcat gz)
+# ONLY="tree file" measures only those rows.
+read -r -a ROWS <<< "${ONLY:-tree file cat zcat gz}"
 CMD[tree]="@KS@ $TREE";                 FLOOR[tree]="rg -uuu -c -j $THREADS $PAT $TREE"
 CMD[file]="@KS@ $BIG";                  FLOOR[file]="rg -c -j $THREADS $PAT $BIG"
 CMD[cat]="cat $BIG | @KS@ -";           FLOOR[cat]="cat $BIG | rg -c $PAT"

@@ -31,6 +31,43 @@ use crate::input::InputError;
 /// Segment buffers alive at once for one pipelined input, the one being read included.
 pub const MAX_BUFFERS: usize = 6;
 
+/// Alignment of a segment's first byte in its buffer. The kernel copies file and pipe data
+/// into a page-aligned destination about four times faster than into one at the 16-byte
+/// offset the allocator gives a large `Vec` (`_copy_to_iter` on this project's machine:
+/// 4 GB from the page cache in 0.53 s of system time against 2.04 s).
+const ALIGN: usize = 4096;
+
+/// Makes `buf` hold a segment of `segment` bytes from a page-aligned offset (zeroed the
+/// first time only: the buffer is kept at that size) and returns the offset.
+fn aligned(buf: &mut Vec<u8>, segment: usize) -> usize {
+    if buf.len() < segment + ALIGN {
+        buf.resize(segment + ALIGN, 0);
+    }
+    // `align_offset` on a byte pointer always succeeds; `min` keeps the segment in bounds.
+    buf.as_ptr().align_offset(ALIGN).min(ALIGN)
+}
+
+/// Segment buffers handed back by the inputs scanned so far, for the next ones: a buffer is
+/// zeroed (and its pages faulted in) once per process instead of once per input, which was
+/// a tenth of a source tree's scan. No more are kept than one pipeline uses at once.
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// A segment buffer from the pool, or a new (empty) one.
+fn take_buffer() -> Vec<u8> {
+    let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+    pool.pop().unwrap_or_default()
+}
+
+/// Hands a segment buffer back to the pool (dropped when the pool is full).
+fn give_back(buf: Vec<u8>) {
+    if buf.capacity() > 0 {
+        let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < MAX_BUFFERS {
+            pool.push(buf);
+        }
+    }
+}
+
 /// What scanning one segment gives: its findings (lines counted from the segment's start)
 /// and the notes the document readers made.
 pub type Scanned = (Vec<Finding>, Vec<InputError>);
@@ -80,14 +117,15 @@ impl Drop for Pipeline<'_> {
 /// One segment to scan.
 struct Job {
     index: usize,
-    /// The segment is `buf[..len]` (the rest is the last segment's bytes, kept initialized
-    /// so the buffer is not zeroed again).
+    /// The segment is `buf[at..at + len]` (`at` page-aligned; the rest is the last
+    /// segment's bytes, kept initialized so the buffer is not zeroed again).
     buf: Vec<u8>,
+    at: usize,
     len: usize,
     /// It reports the findings that start in `own_from..own_to` (see [`archive::keep_own`]).
     own_from: usize,
     own_to: usize,
-    /// Another segment follows, which starts at `buf[cut..]`.
+    /// Another segment follows, which starts at the segment's byte `cut`.
     more: bool,
     cut: usize,
 }
@@ -98,7 +136,8 @@ struct Done {
     buf: Vec<u8>,
     found: Vec<Finding>,
     warnings: Vec<InputError>,
-    /// The lines and columns `buf[..cut]` spans (what the next segment is shifted by).
+    /// The lines and columns the segment's first `cut` bytes span (what the next segment is
+    /// shifted by).
     span: Shift,
     /// The scan panicked (a bug): raised again on the reading thread once the workers stop.
     panic: Option<Box<dyn Any + Send>>,
@@ -108,6 +147,7 @@ fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
     let Job {
         index,
         buf,
+        at,
         len,
         own_from,
         own_to,
@@ -115,11 +155,11 @@ fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
         cut,
     } = job;
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        let data = &buf[..len];
+        let data = &buf[at..at + len];
         let (mut found, warnings) = scan(data, origin);
         archive::keep_own(&mut found, data, own_from, own_to, more);
         let span = if more {
-            Shift::of(&buf[..cut])
+            Shift::of(&data[..cut])
         } else {
             Shift::default()
         };
@@ -167,15 +207,16 @@ pub fn scan_stream(
         let mut free: Vec<Vec<u8>> = Vec::new();
         let mut index = 0;
         let result = loop {
-            let (len, result) = fill(&mut *reader, &mut current, &tail, segment);
+            let (at, len, result) = fill(&mut *reader, &mut current, &tail, segment);
             let more = result.is_ok() && len >= segment;
             let cut = if more { len - overlap } else { len };
             if more {
                 tail.clear();
-                tail.extend_from_slice(&current[cut..len]);
+                tail.extend_from_slice(&current[at + cut..at + len]);
             }
             let job = Job {
                 index,
+                at,
                 len,
                 buf: std::mem::take(&mut current),
                 own_from: if index == 0 { 0 } else { overlap / 2 },
@@ -222,7 +263,7 @@ pub fn scan_stream(
                 Some(b) => b,
                 None if allocated < MAX_BUFFERS => {
                     allocated += 1;
-                    Vec::new()
+                    take_buffer()
                 }
                 None => match outbox.recv() {
                     Ok(mut d) => {
@@ -255,6 +296,7 @@ pub fn scan_stream(
         if current.capacity() == 0 {
             current = free.pop().unwrap_or_default();
         }
+        free.into_iter().for_each(give_back);
         result
     });
     if let Some(p) = panicked {
@@ -276,29 +318,46 @@ pub fn scan_stream(
     (findings, warnings, result)
 }
 
-/// Reads the next segment into `buf`: `tail` (the end of the segment before), then up to
-/// `segment` bytes in all; returns how many. Like `read_to_end` on a `take`, but into a
-/// buffer kept at its full size, so it is zeroed once rather than for every segment.
+/// What a buffer new to [`fill`] starts at: a small input never has a whole segment's
+/// buffer zeroed for it.
+const FIRST_FILL: usize = 1 << 20;
+
+/// Reads the next segment into `buf` at the offset [`aligned`] gives: `tail` (the end of the
+/// segment before), then up to `segment` bytes in all; returns the offset and how many.
+/// Like `read_to_end` on a `take`, but into a buffer that is kept: it grows by doubling up to
+/// `segment` and is zeroed only where it grows, not for every segment or input.
 fn fill(
     reader: &mut dyn Read,
     buf: &mut Vec<u8>,
     tail: &[u8],
     segment: usize,
-) -> (usize, io::Result<()>) {
-    if buf.len() < segment {
-        buf.resize(segment, 0);
-    }
-    buf[..tail.len()].copy_from_slice(tail);
+) -> (usize, usize, io::Result<()>) {
+    let mut size = buf
+        .len()
+        .saturating_sub(ALIGN)
+        .clamp(FIRST_FILL.min(segment), segment)
+        .max(tail.len());
+    let mut at = aligned(buf, size);
+    buf[at..at + tail.len()].copy_from_slice(tail);
     let mut filled = tail.len();
     while filled < segment {
-        match reader.read(&mut buf[filled..segment]) {
+        if filled == size {
+            let before = at;
+            size = (size * 2).min(segment);
+            // Growing may move the buffer, and with it the aligned offset.
+            at = aligned(buf, size);
+            if at != before {
+                buf.copy_within(before..before + filled, at);
+            }
+        }
+        match reader.read(&mut buf[at + filled..at + size]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (filled, Err(e)),
+            Err(e) => return (at, filled, Err(e)),
         }
     }
-    (filled, Ok(()))
+    (at, filled, Ok(()))
 }
 
 /// A worker: scans the segments it takes from `inbox` until the reading thread closes it.
@@ -361,20 +420,21 @@ pub fn scan_file(
             let (next, last) = (&next, &last);
             scope.spawn(move || {
                 let mut scan = make();
-                let mut buf = Vec::new();
+                let mut buf = take_buffer();
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     if index > last.load(Ordering::Acquire) {
-                        return;
+                        break;
                     }
                     let start = index as u64 * step as u64;
-                    let (len, result) = fill_at(file, &mut buf, start, segment);
+                    let (at, len, result) = fill_at(file, &mut buf, start, segment);
                     let more = result.is_ok() && len >= segment;
                     if !more {
                         last.fetch_min(index, Ordering::AcqRel);
                     }
                     let job = Job {
                         index,
+                        at,
                         len,
                         buf: std::mem::take(&mut buf),
                         own_from: if index == 0 { 0 } else { overlap / 2 },
@@ -387,9 +447,10 @@ pub fn scan_file(
                     let stop = d.panic.is_some();
                     let end = start + len as u64;
                     if results.send((d, end, result.err())).is_err() || stop {
-                        return;
+                        break;
                     }
                 }
+                give_back(buf);
             });
         }
     });
@@ -422,27 +483,26 @@ pub fn scan_file(
     Some((findings, warnings, bytes, result))
 }
 
-/// Reads up to `segment` bytes of `file` from `start` into `buf` (kept at full size), as
-/// many as there are; returns how many.
+/// Reads up to `segment` bytes of `file` from `start` into `buf` (kept at full size) at the
+/// offset [`aligned`] gives, as many as there are; returns the offset and how many.
 #[cfg(unix)]
 fn fill_at(
     file: &std::fs::File,
     buf: &mut Vec<u8>,
     start: u64,
     segment: usize,
-) -> (usize, io::Result<()>) {
+) -> (usize, usize, io::Result<()>) {
     use std::os::unix::fs::FileExt;
-    if buf.len() < segment {
-        buf.resize(segment, 0);
-    }
+    let at = aligned(buf, segment);
+    let seg = &mut buf[at..at + segment];
     let mut filled = 0;
     while filled < segment {
-        match file.read_at(&mut buf[filled..segment], start + filled as u64) {
+        match file.read_at(&mut seg[filled..], start + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (filled, Err(e)),
+            Err(e) => return (at, filled, Err(e)),
         }
     }
-    (filled, Ok(()))
+    (at, filled, Ok(()))
 }
