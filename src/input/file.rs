@@ -47,7 +47,7 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
     if !before.is_file() {
         return sink.blob(Source::Stream(&mut file), &origin);
     }
-    let mut out = match read_large(&file, &origin, &*sink, opts) {
+    let mut out = match read_large(&file, before.len(), &origin, &*sink, opts) {
         Some(out) => out,
         None => sink.blob(Source::File(&mut file), &origin),
     };
@@ -72,7 +72,7 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
     out
 }
 
-/// A regular file larger than one segment that is not an archive or a compressed stream
+/// A regular file (`len` bytes when opened) larger than one segment that is not an archive or a compressed stream
 /// (nor a format keysweep names but cannot unpack): its segments are read by positioned
 /// reads and scanned by the sink's workers (see [`pieces::scan_file`]), with the findings,
 /// notes and errors reading it front to back gives. None when it is not such a file or the
@@ -80,13 +80,14 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
 #[cfg(unix)]
 fn read_large(
     file: &File,
+    len: u64,
     origin: &Origin,
     sink: &dyn Sink,
     opts: &ArchiveOptions,
 ) -> Option<FileOutcome> {
     use std::os::unix::fs::FileExt;
     let (segment, overlap) = opts.segments();
-    if file.metadata().ok()?.len() <= segment as u64 {
+    if len <= segment as u64 {
         return None;
     }
     let mut head = vec![0; 512];
@@ -116,6 +117,12 @@ fn read_large(
 }
 
 #[cfg(not(unix))]
-fn read_large(_: &File, _: &Origin, _: &dyn Sink, _: &ArchiveOptions) -> Option<FileOutcome> {
+fn read_large(
+    _: &File,
+    _: u64,
+    _: &Origin,
+    _: &dyn Sink,
+    _: &ArchiveOptions,
+) -> Option<FileOutcome> {
     None
 }
