@@ -40,8 +40,10 @@ pub const CHUNK: usize = 16 * 1024 * 1024;
 /// triggers) read it from cache.
 const CACHE_PIECE: usize = 256 * 1024;
 
-/// Options of `keysweep scan`.
+/// Options of `keysweep scan`. Non-exhaustive: start from `ScanOptions::default()` and set
+/// the fields you need.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ScanOptions {
     pub walk: WalkOptions,
     /// Size of the pieces the detector looks at within a segment (tests lower it to exercise

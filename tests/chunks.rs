@@ -246,16 +246,14 @@ fn line_and_column(data: &[u8], offset: usize) -> (usize, usize) {
 /// Options scanning in segments of `segment` bytes, pieces of `chunk`, segments of one
 /// input on `threads` threads (1: on the reading thread only).
 fn options(segment: usize, chunk: usize, threads: usize) -> ScanOptions {
-    ScanOptions {
-        chunk,
-        archive: ArchiveOptions {
-            segment,
-            max_bytes: 1 << 40,
-            ..ArchiveOptions::default()
-        },
-        segment_threads: threads,
-        ..ScanOptions::default()
-    }
+    let mut archive = ArchiveOptions::default();
+    archive.segment = segment;
+    archive.max_bytes = 1 << 40;
+    let mut opts = ScanOptions::default();
+    opts.chunk = chunk;
+    opts.archive = archive;
+    opts.segment_threads = threads;
+    opts
 }
 
 fn scan_file(detector: &Detector, path: &Path, segment: usize, chunk: usize) -> Vec<Finding> {

@@ -24,10 +24,16 @@ fn detector() -> &'static Detector {
 /// Archive limits small enough that one input cannot take seconds, large enough to reach
 /// the limit paths (budget, ratio past its floor, depth).
 fn archive_options() -> ArchiveOptions {
-    ArchiveOptions {
-        max_bytes: 32 << 20,
-        ..ArchiveOptions::default()
-    }
+    let mut opts = ArchiveOptions::default();
+    opts.max_bytes = 32 << 20;
+    opts
+}
+
+/// Scan options with [`archive_options`].
+fn scan_options() -> ScanOptions {
+    let mut opts = ScanOptions::default();
+    opts.archive = archive_options();
+    opts
 }
 
 /// Properties every finding must have, whatever the input: a real position, and the file
@@ -93,10 +99,7 @@ fn as_format(format: Format, data: &[u8]) -> Vec<u8> {
 fn archive_as(format: Format, data: &[u8]) {
     let mut scanner = BlobScanner::new(detector());
     let origin = Origin::file("fuzz.archive");
-    let opts = ScanOptions {
-        archive: archive_options(),
-        ..ScanOptions::default()
-    };
+    let opts = scan_options();
     let input = as_format(format, data);
     let out = scanner.scan_source(Source::Bytes(&input), &origin, &opts);
     check_findings(&out.findings, "fuzz.archive");
@@ -131,10 +134,7 @@ pub fn archive_zstd(data: &[u8]) {
 pub fn archive_nested(data: &[u8]) {
     let mut scanner = BlobScanner::new(detector());
     let origin = Origin::file("fuzz.input");
-    let opts = ScanOptions {
-        archive: archive_options(),
-        ..ScanOptions::default()
-    };
+    let opts = scan_options();
     let out = scanner.scan_source(Source::Bytes(data), &origin, &opts);
     check_findings(&out.findings, "fuzz.input");
 }

@@ -55,8 +55,9 @@ pub const DEFAULT_MAX_MEMBERS: u64 = 1_000_000;
 /// per top-level input, by default. A stream whose header asks for more is refused.
 pub const DEFAULT_MAX_MEMORY: u64 = 160 << 20;
 
-/// How deep and how far archives are opened.
+/// How deep and how far archives are opened (non-exhaustive: start from the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ArchiveOptions {
     /// Nesting levels to open; 0 scans archives as raw bytes.
     pub depth: u32,

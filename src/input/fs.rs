@@ -13,8 +13,9 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::InputError;
 
-/// How to walk.
+/// How to walk (non-exhaustive: start from the default).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct WalkOptions {
     /// Include files that ignore rules exclude.
     pub no_ignore: bool,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use keysweep::config::{Config, ScanRoot};
-use keysweep::input::fs::WalkOptions;
 use keysweep::input::s3;
 use keysweep::scan::{self, Outcome, ScanOptions};
 
@@ -43,19 +42,15 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     setup.scope = scan_scope(&paths);
     let detector = &setup.detector;
     let progress = show_progress(&args.common).then(|| Arc::new(Progress::new()));
-    let opts = ScanOptions {
-        walk: WalkOptions {
-            no_ignore: args.no_ignore,
-            follow_links: args.follow,
-            threads: threads(args.common.threads),
-            exclude: exclude_walk(&setup.config, &setup.root),
-        },
-        archive: archive_options(&args.archive, &setup.config),
-        decode_depth: args.archive.decode_depth,
-        observer: progress.clone().map(|p| p as Arc<dyn scan::Observer>),
-        shard: args.shard.unwrap_or_default(),
-        ..ScanOptions::default()
-    };
+    let mut opts = ScanOptions::default();
+    opts.walk.no_ignore = args.no_ignore;
+    opts.walk.follow_links = args.follow;
+    opts.walk.threads = threads(args.common.threads);
+    opts.walk.exclude = exclude_walk(&setup.config, &setup.root);
+    opts.archive = archive_options(&args.archive, &setup.config);
+    opts.decode_depth = args.archive.decode_depth;
+    opts.observer = progress.clone().map(|p| p as Arc<dyn scan::Observer>);
+    opts.shard = args.shard.unwrap_or_default();
     let mut outcome = if paths.is_empty() {
         Outcome::default()
     } else {

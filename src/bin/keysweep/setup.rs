@@ -201,20 +201,18 @@ pub fn watched(
 /// Archive limits: the command line wins over `.keysweep.toml`, which wins over the defaults.
 pub fn archive_options(args: &ArchiveArgs, config: &Config) -> ArchiveOptions {
     let limits = &config.archive;
-    let defaults = ArchiveOptions::default();
-    ArchiveOptions {
-        depth: args
-            .archive_depth
-            .or(limits.archive_depth)
-            .unwrap_or(defaults.depth),
-        max_bytes: args
-            .max_archive_bytes
-            .or(limits.max_archive_bytes)
-            .unwrap_or(defaults.max_bytes),
-        max_ratio: args
-            .max_ratio
-            .or(limits.max_ratio.map(|r| r.ceil() as u64))
-            .unwrap_or(defaults.max_ratio),
-        ..defaults
-    }
+    let mut opts = ArchiveOptions::default();
+    opts.depth = args
+        .archive_depth
+        .or(limits.archive_depth)
+        .unwrap_or(opts.depth);
+    opts.max_bytes = args
+        .max_archive_bytes
+        .or(limits.max_archive_bytes)
+        .unwrap_or(opts.max_bytes);
+    opts.max_ratio = args
+        .max_ratio
+        .or(limits.max_ratio.map(|r| r.ceil() as u64))
+        .unwrap_or(opts.max_ratio);
+    opts
 }
