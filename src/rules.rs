@@ -330,3 +330,138 @@ pub fn check_unique(rules: &[Rule]) -> Result<(), RuleError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid rule's fields as TOML lines; a test replaces or drops one to break it.
+    fn fields() -> Vec<(&'static str, String)> {
+        vec![
+            ("id", r#"id = "demo-secret""#.into()),
+            ("name", r#"name = "Demo secret""#.into()),
+            ("keywords", r#"keywords = ["demo_secret"]"#.into()),
+            ("window", "window = [0, 64]".into()),
+            (
+                "pattern",
+                r"pattern = 'demo_secret=(?P<secret>[A-Za-z0-9/+]{40})'".into(),
+            ),
+            (
+                "examples",
+                r#"examples = ["demo_secret=Zq8vN3kR/tY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy"]"#.into(),
+            ),
+        ]
+    }
+
+    /// The rules file with field `name` replaced by `line` (dropped when `line` is empty).
+    fn rule_with(name: &str, line: &str) -> String {
+        let mut text = String::from("[[rule]]\n");
+        for (field, value) in fields() {
+            let value = if field == name {
+                line.to_string()
+            } else {
+                value
+            };
+            if !value.is_empty() {
+                text.push_str(&value);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
+    /// The message loading `text` as `custom.toml` fails with.
+    fn error_of(text: &str) -> String {
+        match parse(text, Path::new("custom.toml")) {
+            Ok(rules) => panic!(
+                "{} rule(s) loaded from an invalid file:\n{text}",
+                rules.len()
+            ),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_valid_rule_loads_and_captures_a_secret() {
+        let rules = parse(&rule_with("", ""), Path::new("custom.toml")).expect("valid");
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].id(), "demo-secret");
+        assert!(rules[0].captures.secret.is_some());
+        assert!(rules[0].captures.key_id.is_none());
+        assert!(!rules[0].is_builtin());
+    }
+
+    #[test]
+    fn each_invalid_rule_names_the_file_the_rule_and_the_problem() {
+        let cases = [
+            ("id", r#"id = " ""#, "empty id"),
+            ("keywords", "", "needs `keywords`"),
+            ("keywords", r#"keywords = ["ab"]"#, "at least 3 bytes"),
+            (
+                "pattern",
+                "pattern = 'demo_secret=(?P<secret>[A-Z'",
+                "pattern does not compile",
+            ),
+            (
+                "pattern",
+                "pattern = 'demo_secret=(?P<password>[A-Za-z0-9]{40})'",
+                "unknown capture name `password`",
+            ),
+            (
+                "pattern",
+                "pattern = 'demo_secret=[A-Za-z0-9]{40}'",
+                "needs a named capture",
+            ),
+            (
+                "window",
+                "window = [0, 9000]",
+                "window may not exceed 8192 bytes",
+            ),
+            ("examples", "", "needs at least one example"),
+        ];
+        for (field, line, expected) in cases {
+            let message = error_of(&rule_with(field, line));
+            assert!(
+                message.starts_with("custom.toml: rule `") && message.contains(expected),
+                "{field} = {line:?}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_capture_that_could_hold_shell_syntax_is_refused() {
+        let message = error_of(&rule_with(
+            "pattern",
+            r"pattern = 'demo_secret=(?P<secret>[^\n]{40})'",
+        ));
+        assert!(message.contains("rule `demo-secret`"), "{message}");
+    }
+
+    #[test]
+    fn a_near_key_id_rule_must_capture_a_secret_or_token() {
+        let text = rule_with("keywords", r#"near = "key_id""#).replace(
+            "(?P<secret>[A-Za-z0-9/+]{40})",
+            "(?P<user>[a-z]{4,20})(?P<key_id>AKIA[A-Z2-7]{16})",
+        );
+        assert!(error_of(&text).contains("must capture a `secret` or a `token`"));
+    }
+
+    #[test]
+    fn a_syntax_error_gives_its_line_without_quoting_the_file() {
+        let text = "[[rule]]\nid = \"x\"\nname = \"x\"\npattern = 'unclosed\n";
+        let message = error_of(text);
+        assert!(
+            message.starts_with("custom.toml: invalid rules file: line 4"),
+            "{message}"
+        );
+        assert!(!message.contains("unclosed"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let one = rule_with("", "");
+        let rules = parse(&format!("{one}{one}"), Path::new("custom.toml")).expect("each valid");
+        let message = check_unique(&rules).expect_err("duplicate").to_string();
+        assert!(message.contains("duplicate rule id"), "{message}");
+    }
+}

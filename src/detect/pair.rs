@@ -185,3 +185,165 @@ fn naming_rule(parts: &[&Atom]) -> usize {
     }
     best.rule
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_1: &str = "AKIAR7VZ3MOXQ4JTLW2N";
+    const KEY_2: &str = "AKIA5FJ3RQM2WZ7XK4TB";
+    const TEMP_KEY: &str = "ASIAT4PZQ6HNB2LKW7XM";
+    const SECRET_1: &str = "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";
+    const SECRET_2: &str = "hT3nW8qL1vR6yK0pB5xM9cF2jD7sG4aZ+eU1iO3k";
+    const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD";
+
+    /// The atom of `part` for the first `value` in `data` at or after `from` (rule 0 for
+    /// key IDs, 1 for secrets and tokens, specificity 1).
+    fn atom(data: &str, value: &str, from: usize, part: Part) -> Atom {
+        let start = from + data[from..].find(value).expect("value in data");
+        Atom {
+            part,
+            rule: usize::from(part != Part::KeyId),
+            start,
+            end: start + value.len(),
+            value: value.to_string(),
+            specificity: 1,
+            needs_key: false,
+        }
+    }
+
+    fn run(data: &str, mut atoms: Vec<Atom>) -> Vec<Match> {
+        atoms.sort_by_key(|a| a.start);
+        pair(&atoms, data.as_bytes())
+    }
+
+    fn value(span: &Option<Span>) -> Option<&str> {
+        span.as_ref().map(|s| s.value.as_str())
+    }
+
+    #[test]
+    fn each_key_id_takes_the_secret_on_its_own_line_even_when_another_is_closer() {
+        // By distance alone KEY_2 would take SECRET_1 (one newline away, where KEY_1 is 60
+        // bytes from it) and leave KEY_1 the secret of the line below. Each is used once.
+        let pad = " ".repeat(60);
+        let data = format!("{KEY_1}{pad}{SECRET_1}\n{KEY_2} = \"{SECRET_2}\"\n");
+        let atoms = vec![
+            atom(&data, KEY_1, 0, Part::KeyId),
+            atom(&data, SECRET_1, 0, Part::Secret),
+            atom(&data, KEY_2, 0, Part::KeyId),
+            atom(&data, SECRET_2, 0, Part::Secret),
+        ];
+        let found = run(&data, atoms);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(value(&found[0].key_id), Some(KEY_1));
+        assert_eq!(value(&found[0].secret), Some(SECRET_1));
+        assert_eq!(value(&found[1].key_id), Some(KEY_2));
+        assert_eq!(value(&found[1].secret), Some(SECRET_2));
+    }
+
+    #[test]
+    fn a_secret_past_the_pair_distance_stands_alone() {
+        let gap = " ".repeat(PAIR_DISTANCE + 1);
+        let data = format!("{KEY_1}{gap}{SECRET_1}");
+        let found = run(
+            &data,
+            vec![
+                atom(&data, KEY_1, 0, Part::KeyId),
+                atom(&data, SECRET_1, 0, Part::Secret),
+            ],
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(value(&found[0].key_id), Some(KEY_1));
+        assert_eq!(found[0].secret, None);
+        assert_eq!(found[1].key_id, None);
+        assert_eq!(value(&found[1].secret), Some(SECRET_1));
+        assert_eq!(found[1].offset, PAIR_DISTANCE + 1 + KEY_1.len());
+
+        // At exactly the distance they pair.
+        let gap = " ".repeat(PAIR_DISTANCE);
+        let data = format!("{KEY_1}{gap}{SECRET_1}");
+        let found = run(
+            &data,
+            vec![
+                atom(&data, KEY_1, 0, Part::KeyId),
+                atom(&data, SECRET_1, 0, Part::Secret),
+            ],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(value(&found[0].secret), Some(SECRET_1));
+    }
+
+    #[test]
+    fn a_session_token_pairs_with_a_temporary_key_id_only() {
+        let data = format!("{KEY_1} {SECRET_1} {TOKEN}");
+        let found = run(
+            &data,
+            vec![
+                atom(&data, KEY_1, 0, Part::KeyId),
+                atom(&data, SECRET_1, 0, Part::Secret),
+                atom(&data, TOKEN, 0, Part::Token),
+            ],
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].token, None);
+        assert_eq!(value(&found[1].token), Some(TOKEN));
+        assert_eq!(found[1].key_id, None);
+
+        let data = format!("{TEMP_KEY} {SECRET_1} {TOKEN}");
+        let found = run(
+            &data,
+            vec![
+                atom(&data, TEMP_KEY, 0, Part::KeyId),
+                atom(&data, SECRET_1, 0, Part::Secret),
+                atom(&data, TOKEN, 0, Part::Token),
+            ],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(value(&found[0].key_id), Some(TEMP_KEY));
+        assert_eq!(value(&found[0].secret), Some(SECRET_1));
+        assert_eq!(value(&found[0].token), Some(TOKEN));
+    }
+
+    #[test]
+    fn a_part_found_only_next_to_a_key_id_is_not_reported_alone() {
+        let data = format!("secret: {SECRET_1}");
+        let mut secret = atom(&data, SECRET_1, 0, Part::Secret);
+        secret.needs_key = true;
+        assert!(run(&data, vec![secret]).is_empty());
+    }
+
+    #[test]
+    fn the_most_specific_part_names_the_match_and_the_nearest_user_is_kept() {
+        let data = format!("user alice {KEY_1} {SECRET_1}");
+        let mut secret = atom(&data, SECRET_1, 0, Part::Secret);
+        secret.rule = 7;
+        secret.specificity = 3;
+        let mut user = atom(&data, "alice", 0, Part::User);
+        user.rule = 9;
+        let found = run(
+            &data,
+            vec![atom(&data, KEY_1, 0, Part::KeyId), secret, user],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, 7);
+        assert_eq!(found[0].user.as_deref(), Some("alice"));
+        assert_eq!(found[0].offset, data.find(KEY_1).unwrap_or_default());
+    }
+
+    #[test]
+    fn an_api_key_stands_alone_and_takes_no_partner() {
+        let api_key = "ABSKQmVkcm9ja0FQSUtleS1zYW1wbGUtYXQtMTIzNDU2Nzg5MDEyMzQ1Ng==";
+        let data = format!("{KEY_1} {api_key}");
+        let found = run(
+            &data,
+            vec![
+                atom(&data, KEY_1, 0, Part::KeyId),
+                atom(&data, api_key, 0, Part::ApiKey),
+            ],
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].api_key, None);
+        assert_eq!(value(&found[1].api_key), Some(api_key));
+        assert_eq!(found[1].key_id, None);
+    }
+}
