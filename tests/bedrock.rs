@@ -6,7 +6,7 @@
 //! logging stub `aws` that records its argv).
 
 use crate::common;
-use crate::moto;
+use crate::common::moto;
 
 use std::fs;
 use std::path::Path;
@@ -34,9 +34,9 @@ print(BedrockTokenGenerator().get_token(Credentials(key, secret, token or None),
 "#;
 
 /// A short-term key for the credentials, made now by AWS's generator (installed in the
-/// tests' venv, tests/pytools).
+/// tests' venv, tests/common/pytools.rs).
 fn generate(key: &str, secret: &str, token: Option<&str>, region: &str) -> Option<String> {
-    let out = Command::new(crate::pytools::bin("python"))
+    let out = Command::new(crate::common::pytools::bin("python"))
         .args(["-c", GENERATOR, key, secret, token.unwrap_or(""), region])
         .output()
         .expect("run python3");

@@ -3,7 +3,7 @@
 //! the real aws CLI; keysweep looks them up with the operator's credentials only.
 
 use crate::common;
-use crate::moto;
+use crate::common::moto;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! pre-commit hook run through the real `pre-commit` framework.
 
 use crate::common;
-use crate::pytools;
+use crate::common::pytools;
 
 use std::fs;
 use std::path::{Path, PathBuf};

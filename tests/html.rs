@@ -5,7 +5,7 @@
 //! the page shows blast radius and risk too.
 
 use crate::common;
-use crate::moto;
+use crate::common::moto;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -122,7 +122,7 @@ fn keysweep(args: &[&str], moto: &Moto) -> std::process::Output {
 
 /// Runs tests/browser/report.mjs on `html`; returns what the page did.
 fn open_in_chromium(html: &Path, shot: &Path) -> Value {
-    let chromium = crate::pytools::chromium();
+    let chromium = crate::common::pytools::chromium();
     let profile = tempfile::tempdir().expect("profile dir");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/report.mjs");
     let out = Command::new("node")

@@ -2,7 +2,7 @@
 //! real aws CLI against a real moto_server on 127.0.0.1; the md playbook is checked offline.
 
 use crate::common;
-use crate::moto;
+use crate::common::moto;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

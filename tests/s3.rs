@@ -4,7 +4,7 @@
 //! objects a bucket policy denies, buckets that do not exist or live in another region.
 
 use crate::common;
-use crate::moto;
+use crate::common::moto;
 
 use std::collections::BTreeSet;
 use std::io::{Cursor, Write};

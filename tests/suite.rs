@@ -1,15 +1,13 @@
 //! The integration test suite as one test binary: one link of the library and its SDKs instead
 //! of one per file (each file below was its own binary; they keep their names as modules, so
 //! `cargo test --release --test suite s3::` runs what `--test s3` used to). Shared helpers live
-//! in `common`, `moto` and `pytools` only.
+//! in `common` only (`common::moto`, `common::pytools`).
 
 mod common;
 // The binary's clap definitions, for the docs test that parses every documented command line.
 #[path = "../src/bin/keysweep/cli.rs"]
 #[allow(dead_code)]
 mod cli_args;
-mod moto;
-mod pytools;
 
 mod archives;
 mod baseline;

@@ -1,8 +1,8 @@
-//! The tests' own PyPI tools (tests/pytools): made once, whoever asks first, race-free; made
+//! The tests' own PyPI tools (tests/common/pytools.rs): made once, whoever asks first, race-free; made
 //! again when an earlier run was interrupted; and a machine that cannot reach the package
 //! registry gets an error naming the packages, never a skipped test.
 
-use crate::pytools;
+use crate::common::pytools;
 
 use std::net::TcpListener;
 

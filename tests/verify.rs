@@ -3,7 +3,7 @@
 //! aws CLI. No test talks to any address but loopback.
 
 use crate::common;
-use crate::moto;
+use crate::common::moto;
 
 use std::path::Path;
 use std::process::Command;

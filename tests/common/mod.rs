@@ -6,6 +6,9 @@
 // Each test binary compiles this module and uses only some of it.
 #![allow(dead_code)]
 
+pub mod moto;
+pub mod pytools;
+
 use std::path::Path;
 use std::process::Output;
 use std::sync::OnceLock;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::pytools;
+use crate::common::pytools;
 
 /// A moto server on a free loopback port; killed on drop.
 pub struct Moto {
