@@ -197,10 +197,10 @@ mod tests {
     const SECRET_2: &str = "hT3nW8qL1vR6yK0pB5xM9cF2jD7sG4aZ+eU1iO3k";
     const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD";
 
-    /// The atom of `part` for the first `value` in `data` at or after `from` (rule 0 for
-    /// key IDs, 1 for secrets and tokens, specificity 1).
-    fn atom(data: &str, value: &str, from: usize, part: Part) -> Atom {
-        let start = from + data[from..].find(value).expect("value in data");
+    /// The atom of `part` for the first `value` in `data` (rule 0 for key IDs, 1 for the
+    /// other parts, specificity 1).
+    fn atom(data: &str, value: &str, part: Part) -> Atom {
+        let start = data.find(value).expect("value in data");
         Atom {
             part,
             rule: usize::from(part != Part::KeyId),
@@ -217,6 +217,12 @@ mod tests {
         pair(&atoms, data.as_bytes())
     }
 
+    /// Pairs the atoms of `parts` (each value's first place in `data`).
+    fn pair_parts(data: &str, parts: &[(&str, Part)]) -> Vec<Match> {
+        let atoms = parts.iter().map(|&(v, part)| atom(data, v, part)).collect();
+        run(data, atoms)
+    }
+
     fn value(span: &Option<Span>) -> Option<&str> {
         span.as_ref().map(|s| s.value.as_str())
     }
@@ -227,13 +233,15 @@ mod tests {
         // bytes from it) and leave KEY_1 the secret of the line below. Each is used once.
         let pad = " ".repeat(60);
         let data = format!("{KEY_1}{pad}{SECRET_1}\n{KEY_2} = \"{SECRET_2}\"\n");
-        let atoms = vec![
-            atom(&data, KEY_1, 0, Part::KeyId),
-            atom(&data, SECRET_1, 0, Part::Secret),
-            atom(&data, KEY_2, 0, Part::KeyId),
-            atom(&data, SECRET_2, 0, Part::Secret),
-        ];
-        let found = run(&data, atoms);
+        let found = pair_parts(
+            &data,
+            &[
+                (KEY_1, Part::KeyId),
+                (SECRET_1, Part::Secret),
+                (KEY_2, Part::KeyId),
+                (SECRET_2, Part::Secret),
+            ],
+        );
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(value(&found[0].key_id), Some(KEY_1));
         assert_eq!(value(&found[0].secret), Some(SECRET_1));
@@ -245,13 +253,7 @@ mod tests {
     fn a_secret_past_the_pair_distance_stands_alone() {
         let gap = " ".repeat(PAIR_DISTANCE + 1);
         let data = format!("{KEY_1}{gap}{SECRET_1}");
-        let found = run(
-            &data,
-            vec![
-                atom(&data, KEY_1, 0, Part::KeyId),
-                atom(&data, SECRET_1, 0, Part::Secret),
-            ],
-        );
+        let found = pair_parts(&data, &[(KEY_1, Part::KeyId), (SECRET_1, Part::Secret)]);
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(value(&found[0].key_id), Some(KEY_1));
         assert_eq!(found[0].secret, None);
@@ -262,13 +264,7 @@ mod tests {
         // At exactly the distance they pair.
         let gap = " ".repeat(PAIR_DISTANCE);
         let data = format!("{KEY_1}{gap}{SECRET_1}");
-        let found = run(
-            &data,
-            vec![
-                atom(&data, KEY_1, 0, Part::KeyId),
-                atom(&data, SECRET_1, 0, Part::Secret),
-            ],
-        );
+        let found = pair_parts(&data, &[(KEY_1, Part::KeyId), (SECRET_1, Part::Secret)]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(value(&found[0].secret), Some(SECRET_1));
     }
@@ -276,12 +272,12 @@ mod tests {
     #[test]
     fn a_session_token_pairs_with_a_temporary_key_id_only() {
         let data = format!("{KEY_1} {SECRET_1} {TOKEN}");
-        let found = run(
+        let found = pair_parts(
             &data,
-            vec![
-                atom(&data, KEY_1, 0, Part::KeyId),
-                atom(&data, SECRET_1, 0, Part::Secret),
-                atom(&data, TOKEN, 0, Part::Token),
+            &[
+                (KEY_1, Part::KeyId),
+                (SECRET_1, Part::Secret),
+                (TOKEN, Part::Token),
             ],
         );
         assert_eq!(found.len(), 2, "{found:?}");
@@ -290,12 +286,12 @@ mod tests {
         assert_eq!(found[1].key_id, None);
 
         let data = format!("{TEMP_KEY} {SECRET_1} {TOKEN}");
-        let found = run(
+        let found = pair_parts(
             &data,
-            vec![
-                atom(&data, TEMP_KEY, 0, Part::KeyId),
-                atom(&data, SECRET_1, 0, Part::Secret),
-                atom(&data, TOKEN, 0, Part::Token),
+            &[
+                (TEMP_KEY, Part::KeyId),
+                (SECRET_1, Part::Secret),
+                (TOKEN, Part::Token),
             ],
         );
         assert_eq!(found.len(), 1, "{found:?}");
@@ -307,7 +303,7 @@ mod tests {
     #[test]
     fn a_part_found_only_next_to_a_key_id_is_not_reported_alone() {
         let data = format!("secret: {SECRET_1}");
-        let mut secret = atom(&data, SECRET_1, 0, Part::Secret);
+        let mut secret = atom(&data, SECRET_1, Part::Secret);
         secret.needs_key = true;
         assert!(run(&data, vec![secret]).is_empty());
     }
@@ -315,15 +311,12 @@ mod tests {
     #[test]
     fn the_most_specific_part_names_the_match_and_the_nearest_user_is_kept() {
         let data = format!("user alice {KEY_1} {SECRET_1}");
-        let mut secret = atom(&data, SECRET_1, 0, Part::Secret);
+        let mut secret = atom(&data, SECRET_1, Part::Secret);
         secret.rule = 7;
         secret.specificity = 3;
-        let mut user = atom(&data, "alice", 0, Part::User);
+        let mut user = atom(&data, "alice", Part::User);
         user.rule = 9;
-        let found = run(
-            &data,
-            vec![atom(&data, KEY_1, 0, Part::KeyId), secret, user],
-        );
+        let found = run(&data, vec![atom(&data, KEY_1, Part::KeyId), secret, user]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].rule, 7);
         assert_eq!(found[0].user.as_deref(), Some("alice"));
@@ -334,13 +327,7 @@ mod tests {
     fn an_api_key_stands_alone_and_takes_no_partner() {
         let api_key = "ABSKQmVkcm9ja0FQSUtleS1zYW1wbGUtYXQtMTIzNDU2Nzg5MDEyMzQ1Ng==";
         let data = format!("{KEY_1} {api_key}");
-        let found = run(
-            &data,
-            vec![
-                atom(&data, KEY_1, 0, Part::KeyId),
-                atom(&data, api_key, 0, Part::ApiKey),
-            ],
-        );
+        let found = pair_parts(&data, &[(KEY_1, Part::KeyId), (api_key, Part::ApiKey)]);
         assert_eq!(found.len(), 2, "{found:?}");
         assert_eq!(found[0].api_key, None);
         assert_eq!(value(&found[1].api_key), Some(api_key));
