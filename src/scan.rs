@@ -71,7 +71,7 @@ impl ScanOptions {
     /// Threads scanning the segments of one large input (see [`Self::segment_threads`]).
     fn segment_workers(&self) -> usize {
         match (self.segment_threads, self.walk.threads) {
-            (0, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (0, 0) => crate::input::cores(),
             (0, n) | (n, _) => n,
         }
     }

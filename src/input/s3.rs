@@ -331,7 +331,7 @@ pub fn scan(
     let config = runtime.block_on(aws::load_config(limits));
     let concurrency = s3.concurrency.max(1);
     let threads = match s3.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => crate::input::cores(),
         n => n,
     };
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(concurrency + threads);

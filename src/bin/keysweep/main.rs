@@ -63,7 +63,7 @@ const MAX_THREADS_PER_CORE: usize = 4;
 
 /// `-j N`, capped at [`MAX_THREADS_PER_CORE`] per core (with a warning).
 fn threads(requested: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = keysweep::input::cores();
     let cap = cores * MAX_THREADS_PER_CORE;
     if requested > cap {
         note!(

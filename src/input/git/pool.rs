@@ -67,7 +67,7 @@ pub(super) fn scan_blobs(
         return Scanned::default();
     }
     let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => crate::input::cores(),
         n => n,
     }
     .min(jobs.len());
