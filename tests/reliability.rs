@@ -459,6 +459,78 @@ fn a_panic_while_scanning_one_input_is_an_error_for_it_alone() {
     );
 }
 
+/// A large file is mapped and scanned where it lies: when another process truncates it
+/// meanwhile, the pages past its new end read as zeros instead of raising SIGBUS (which would
+/// end the scan and lose every finding), and the file is an error. Deterministic: the first
+/// segment's scanner truncates the file before the other segments are read.
+#[cfg(unix)]
+#[test]
+fn a_large_file_truncated_while_mapped_is_an_error_not_a_crash() {
+    use keysweep::finding::Origin;
+    use keysweep::input::archive::{ArchiveOptions, Source};
+    use keysweep::input::pieces::{PipelineSlot, Scanned, Workers};
+    use keysweep::input::{file, FileOutcome, Sink};
+    use std::sync::{Arc, Mutex};
+
+    struct Truncating<'a> {
+        path: &'a Path,
+        slot: PipelineSlot,
+        /// Bytes seen per segment call: (how many, how many were not zero).
+        seen: Arc<Mutex<Vec<(usize, usize)>>>,
+    }
+    impl Sink for Truncating<'_> {
+        fn blob(&mut self, _: Source<'_>, _: &Origin) -> FileOutcome {
+            panic!("a large file goes to the workers");
+        }
+        fn workers(&self) -> Option<Workers<'_>> {
+            let (path, seen) = (self.path, self.seen.clone());
+            Some(Workers {
+                make: Box::new(move || {
+                    let seen = seen.clone();
+                    Box::new(move |data: &[u8], _: &Origin| -> Scanned {
+                        let mut seen = seen.lock().unwrap();
+                        if seen.is_empty() {
+                            let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+                            f.set_len(4096).unwrap();
+                        }
+                        seen.push((data.len(), data.iter().filter(|&&b| b != 0).count()));
+                        (Vec::new(), Vec::new())
+                    })
+                }),
+                threads: 2,
+                slot: &self.slot,
+            })
+        }
+    }
+
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, vec![b'x'; 8 << 20]).unwrap();
+    let mut opts = ArchiveOptions::default();
+    opts.segment = 1 << 20;
+    let mut sink = Truncating {
+        path: &path,
+        slot: PipelineSlot::default(),
+        seen: Arc::default(),
+    };
+    let out = file::read_path(&path, &mut sink, &opts);
+    let seen = sink.seen.lock().unwrap().clone();
+    // Every segment of the 8 MiB there were when it was opened was scanned, and past the
+    // first page the bytes read were zeros.
+    assert!(seen.len() >= 8, "{seen:?}");
+    let not_zero: usize = seen.iter().map(|&(_, x)| x).sum();
+    assert!(not_zero <= 4096 + (1 << 20) + (64 << 10), "{seen:?}");
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(
+        out.errors[0]
+            .message
+            .starts_with("changed while being read: it shrank"),
+        "{:?}",
+        out.errors
+    );
+    assert_eq!(out.unscanned, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7. keysweep:allow applies to decoded findings.
 

@@ -2,9 +2,10 @@
 //! else that can be read, which is read as a stream), handed to the sink with its
 //! [`Origin`], and checked for changes made while it was read.
 //!
-//! Nothing here is memory-mapped: every input is read in pieces (see
-//! [`archive::scan_source`]), so a file truncated while it is read ends early instead of
-//! raising SIGBUS. (Git pack files are the one mapped file, in `input::git`.)
+//! Inputs are read in pieces (see [`archive::scan_source`]), except a regular file larger
+//! than one segment, which is mapped where the system allows it ([`super::mapped`]), guarded
+//! so that a file truncated while it is read is an error for that file, not a SIGBUS that
+//! ends the scan. (Git pack files are mapped too, in `input::git`.)
 
 use std::fs::File;
 use std::io;
@@ -26,10 +27,9 @@ pub fn read_named(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fi
     }
 }
 
-/// Everything one path yields. A regular file is read front to back in pieces (never
-/// mapped: a file truncated meanwhile ends early instead of killing the process), or, when
-/// it is larger than one segment and not an archive, by the sink's workers (see
-/// [`Sink::workers`]); it is an error when it changed while being read (the findings made
+/// Everything one path yields. A regular file is read front to back in pieces, or, when it
+/// is larger than one segment and not an archive, mapped and scanned where it lies by the
+/// sink's workers (see [`Sink::workers`], [`pieces::scan_file`]); it is an error when it changed while being read (the findings made
 /// are kept). Anything else that can be opened (a FIFO, a device, `/dev/stdin`, a process
 /// substitution) is handed over as a stream.
 pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> FileOutcome {
@@ -57,7 +57,9 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
     let same = after
         .as_ref()
         .is_some_and(|a| a.len() == before.len() && a.modified().ok() == before.modified().ok());
-    if !same {
+    // Said once: a mapped file that shrank has said it already (`pieces::SHRANK`).
+    let said = out.errors.iter().any(|e| e.message == pieces::SHRANK);
+    if !same && !said {
         let now = after.map_or(out.bytes, |a| a.len());
         out.errors.push(InputError {
             path: name,
@@ -99,7 +101,7 @@ fn read_large(
     }
     let workers = sink.workers()?;
     let (findings, warnings, bytes, result) =
-        pieces::scan_file(file, origin, &workers, (segment, overlap))?;
+        pieces::scan_file(file, len, origin, &workers, (segment, overlap))?;
     let mut out = FileOutcome {
         findings,
         bytes,
@@ -107,9 +109,14 @@ fn read_large(
         ..FileOutcome::default()
     };
     if let Err(e) = result {
+        let message = e.to_string();
         out.errors.push(InputError {
             path: origin.name(),
-            message: format!("cannot read: {e}"),
+            message: if message == pieces::SHRANK {
+                message
+            } else {
+                format!("cannot read: {message}")
+            },
         });
         out.unscanned += 1;
     }

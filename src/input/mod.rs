@@ -1,7 +1,7 @@
 //! Where bytes come from: files and directories (walked in parallel, [`fs`]; each file or
 //! stdin opened and read, [`file`]), archive members and compressed streams ([`archive`]),
 //! git history ([`git`]), S3 buckets ([`s3`]); a large input's segments handed to the
-//! sink's worker threads ([`pieces`]).
+//! sink's worker threads ([`pieces`]), a large regular file mapped where it lies ([`mapped`]).
 //!
 //! Every source yields blobs of bytes together with an [`Origin`] that says where they came
 //! from, and hands them to a [`Sink`]; the detector never sees a path. What the sink returns
@@ -12,6 +12,8 @@ pub mod file;
 pub mod fs;
 #[cfg(feature = "git")]
 pub mod git;
+#[cfg(unix)]
+pub mod mapped;
 pub mod outcome;
 pub mod pieces;
 #[cfg(feature = "git")]

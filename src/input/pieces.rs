@@ -26,6 +26,8 @@ use std::sync::{Arc, Mutex};
 use crate::finding::Finding;
 use crate::finding::Origin;
 use crate::input::archive::{self, Shift};
+#[cfg(unix)]
+use crate::input::mapped::Mapped;
 use crate::input::InputError;
 
 /// Segment buffers alive at once for one pipelined input, the one being read included.
@@ -154,12 +156,34 @@ fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
         more,
         cut,
     } = job;
+    let part = Part {
+        index,
+        own_from,
+        own_to,
+        more,
+        cut,
+    };
+    let mut d = scan_part(&buf[at..at + len], &part, origin, scan);
+    d.buf = buf;
+    d
+}
+
+/// Where a segment stands among the others (what [`Job`] says besides its bytes).
+struct Part {
+    index: usize,
+    own_from: usize,
+    own_to: usize,
+    more: bool,
+    cut: usize,
+}
+
+/// Scans one segment's bytes (`data`), catching a panic; the [`Done`] has no buffer.
+fn scan_part(data: &[u8], part: &Part, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        let data = &buf[at..at + len];
         let (mut found, warnings) = scan(data, origin);
-        archive::keep_own(&mut found, data, own_from, own_to, more);
-        let span = if more {
-            Shift::of(&data[..cut])
+        archive::keep_own(&mut found, data, part.own_from, part.own_to, part.more);
+        let span = if part.more {
+            Shift::of(&data[..part.cut])
         } else {
             Shift::default()
         };
@@ -170,8 +194,8 @@ fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
         Err(payload) => (Vec::new(), Vec::new(), Shift::default(), Some(payload)),
     };
     Done {
-        index,
-        buf,
+        index: part.index,
+        buf: Vec::new(),
         found,
         warnings,
         span,
@@ -386,15 +410,20 @@ fn work(
 /// read, and the read error that ended the file early, if any.
 pub type FileScanned = (Vec<Finding>, Vec<InputError>, u64, io::Result<()>);
 
-/// Scans a regular file larger than one segment with every worker reading its own segments
-/// by positioned reads (`pread`), so the copy from the page cache is spread over the
-/// threads too. The segments are those of [`scan_stream`]: segment `k` holds the bytes from
-/// `k * (segment - overlap)`, up to `segment` of them, and the file ends with the first one
-/// that is not full. None (nothing read) when there are fewer than 2 workers or another
-/// input runs the pipeline: the caller reads the file front to back instead.
+/// Scans a regular file larger than one segment (`len` bytes when opened) on every worker:
+/// mapped ([`Mapped`]), each worker scans its segments where they lie; else each reads its
+/// own segments by positioned reads (`pread`), so the copy from the page cache is spread
+/// over the threads too. The segments are those of [`scan_stream`]: segment `k` holds the
+/// bytes from `k * (segment - overlap)`, up to `segment` of them, and the file ends with the
+/// first one that is not full. None (nothing read) when there are fewer than 2 workers or
+/// another input runs the pipeline: the caller reads the file front to back instead.
+///
+/// Only the `len` bytes there were when the file was opened are scanned; a file that shrank
+/// meanwhile has the bytes past its new end read as zeros and is an error.
 #[cfg(unix)]
 pub fn scan_file(
     file: &std::fs::File,
+    len: u64,
     origin: &Origin,
     workers: &Workers<'_>,
     (segment, overlap): (usize, usize),
@@ -409,44 +438,71 @@ pub fn scan_file(
         return None;
     }
     let pipeline = Pipeline::start(slot)?;
+    let mapped = usize::try_from(len)
+        .ok()
+        .filter(|&l| l >= segment)
+        .and_then(|_| Mapped::new(file, len));
+    // Mapped, a segment needs no buffer: a small one keeps its bytes in the core's cache
+    // from the detector's pass to the line count that follows it.
+    let segment = match mapped {
+        Some(_) => segment.min(MAPPED_SEGMENT).max(overlap * 2),
+        None => segment,
+    };
     let step = segment - overlap;
     let next = AtomicUsize::new(0);
-    // Index of the last segment (the first one found not full), once known.
-    let last = AtomicUsize::new(usize::MAX);
+    // Index of the last segment (the first one not full), once known: from the length when
+    // the file is mapped, else when a read comes up short.
+    let last = AtomicUsize::new(match &mapped {
+        Some(map) => (map.bytes().len() - segment) / step + 1,
+        None => usize::MAX,
+    });
     let (results, outbox) = mpsc::channel::<(Done, u64, Option<io::Error>)>();
     std::thread::scope(|scope| {
         for _ in 0..(*threads).min(MAX_BUFFERS) {
             let results = results.clone();
-            let (next, last) = (&next, &last);
+            let (next, last, mapped) = (&next, &last, &mapped);
             scope.spawn(move || {
                 let mut scan = make();
-                let mut buf = take_buffer();
+                let mut buf = Vec::new();
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     if index > last.load(Ordering::Acquire) {
                         break;
                     }
-                    let start = index as u64 * step as u64;
-                    let (at, len, result) = fill_at(file, &mut buf, start, segment);
-                    let more = result.is_ok() && len >= segment;
-                    if !more {
-                        last.fetch_min(index, Ordering::AcqRel);
-                    }
-                    let job = Job {
-                        index,
-                        at,
-                        len,
-                        buf: std::mem::take(&mut buf),
-                        own_from: if index == 0 { 0 } else { overlap / 2 },
-                        own_to: if more { len - overlap / 2 } else { len },
-                        more,
-                        cut: if more { len - overlap } else { len },
+                    let start = index * step;
+                    let (mut d, len, error) = match mapped {
+                        Some(map) => {
+                            let bytes = map.bytes();
+                            let end = bytes.len().min(start + segment);
+                            map.prefetch(start..end);
+                            let part = Part::of(index, end - start, segment, overlap);
+                            let d = scan_part(&bytes[start..end], &part, origin, &mut *scan);
+                            (d, end - start, None)
+                        }
+                        None => {
+                            if buf.capacity() == 0 {
+                                buf = take_buffer();
+                            }
+                            let (at, len, result) = fill_at(file, &mut buf, start as u64, segment);
+                            let mut part = Part::of(index, len, segment, overlap);
+                            if result.is_err() {
+                                // A read error ends the file here.
+                                part = Part::of(index, len, usize::MAX, overlap);
+                            }
+                            if !part.more {
+                                last.fetch_min(index, Ordering::AcqRel);
+                            }
+                            let mut d = scan_part(&buf[at..at + len], &part, origin, &mut *scan);
+                            d.buf = std::mem::take(&mut buf);
+                            (d, len, result.err())
+                        }
                     };
-                    let mut d = run(job, origin, &mut *scan);
-                    buf = std::mem::take(&mut d.buf);
+                    if d.buf.capacity() > 0 {
+                        buf = std::mem::take(&mut d.buf);
+                    }
                     let stop = d.panic.is_some();
-                    let end = start + len as u64;
-                    if results.send((d, end, result.err())).is_err() || stop {
+                    let end = (start + len) as u64;
+                    if results.send((d, end, error)).is_err() || stop {
                         break;
                     }
                 }
@@ -480,7 +536,35 @@ pub fn scan_file(
             result = Err(e);
         }
     }
+    if mapped.as_ref().is_some_and(Mapped::truncated) {
+        result = Err(io::Error::other(SHRANK));
+    }
     Some((findings, warnings, bytes, result))
+}
+
+/// The segment size of a mapped file: a segment's bytes are read twice (the detector, then
+/// the line count, [`Shift::of`]), the second time from the core's cache when the segment
+/// fits it. On a 4 GB file (2 threads): 1.45 s of user time in 16 MiB segments, 1.37 s in
+/// 2 MiB, 1.29 s in 1 MiB (the 64 KiB overlap, scanned twice, costs 6% there).
+const MAPPED_SEGMENT: usize = 1 << 20;
+
+/// The error of a mapped file that shrank while it was scanned (see [`Mapped::truncated`]).
+pub const SHRANK: &str = "changed while being read: it shrank, and the bytes past its new end \
+                          were read as zeros; the findings made in it are kept; scan it again";
+
+impl Part {
+    /// Segment `index` holding `len` bytes, of segments of `segment` bytes overlapping by
+    /// `overlap`: full, it has a successor (`more`) that starts at its byte `cut`.
+    fn of(index: usize, len: usize, segment: usize, overlap: usize) -> Part {
+        let more = len >= segment;
+        Part {
+            index,
+            own_from: if index == 0 { 0 } else { overlap / 2 },
+            own_to: if more { len - overlap / 2 } else { len },
+            more,
+            cut: if more { len - overlap } else { len },
+        }
+    }
 }
 
 /// Reads up to `segment` bytes of `file` from `start` into `buf` (kept at full size) at the
