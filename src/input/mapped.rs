@@ -107,22 +107,31 @@ impl Mapped {
         unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
     }
 
-    /// Asks the kernel to bring `range` of the file into the mapping ahead of its reads
-    /// (one system call instead of a page fault per few pages). Only a hint: failures are
-    /// ignored (a range past a shrunken file's end is then zero-filled when read).
-    pub fn prefetch(&self, range: std::ops::Range<usize>) {
+    /// Drops this process's pages of `range` (rounded inward to whole pages) once they are
+    /// scanned, so the mapping does not hold the whole file in the resident set (a 4 GB
+    /// file: 4.2 GB peak RSS without it). The bytes stay readable: a later read of the
+    /// range maps them again from the page cache.
+    pub fn release(&self, range: std::ops::Range<usize>) {
         let page = page_size();
-        let start = range.start & !(page - 1);
-        let end = range.end.min(self.len);
+        let start = range
+            .start
+            .checked_add(page - 1)
+            .map_or(usize::MAX, |s| s & !(page - 1));
+        let end = if range.end >= self.len {
+            self.span
+        } else {
+            range.end & !(page - 1)
+        };
         if start >= end {
             return;
         }
-        // SAFETY: the range lies inside this mapping; madvise changes no memory contents.
+        // SAFETY: the range lies inside this mapping, which is private and read-only: its
+        // pages are dropped and read again from the file on the next access.
         unsafe {
             libc::madvise(
                 self.ptr.cast::<u8>().add(start).cast(),
                 end - start,
-                libc::MADV_POPULATE_READ,
+                libc::MADV_DONTNEED,
             );
         }
     }

@@ -474,9 +474,9 @@ pub fn scan_file(
                         Some(map) => {
                             let bytes = map.bytes();
                             let end = bytes.len().min(start + segment);
-                            map.prefetch(start..end);
                             let part = Part::of(index, end - start, segment, overlap);
                             let d = scan_part(&bytes[start..end], &part, origin, &mut *scan);
+                            map.release(start..end);
                             (d, end - start, None)
                         }
                         None => {
