@@ -1377,7 +1377,9 @@ impl Shift {
     /// The lines and columns `bytes` span: what the shift of the segment after them grows by
     /// (see [`Self::then`]). Segments' spans can be counted apart, on several threads.
     pub(crate) fn of(bytes: &[u8]) -> Shift {
-        let code_points = |b: &[u8]| b.iter().filter(|&&c| (c & 0xC0) != 0x80).count();
+        // Bytes that do not continue a UTF-8 character, counted with SIMD: a file without a
+        // newline has its whole length counted here.
+        let code_points = bytecount::num_chars;
         match memchr::memrchr(b'\n', bytes) {
             Some(last) => Shift {
                 // SIMD counting: a pass over every byte of a large input, as fast again as
