@@ -199,6 +199,55 @@ fn java_unicode_escapes() {
     assert_eq!(parts(&run), [pair(K1, S1)]);
 }
 
+/// Escapes are looked for only near the prefilter's hits (key-ID prefixes, `secret` names):
+/// a URL-encoded secret some 700 bytes after its key ID, in a 24 KB line of other escapes.
+#[test]
+fn url_encoded_secret_near_a_key_id_in_a_long_line() {
+    let params =
+        |tag: &str, n: usize| -> String { (0..n).map(|i| format!("&{tag}{i}=v%2F{i}")).collect() };
+    let line = format!(
+        "GET /track?{}&id={K1}{}&sig={}{} HTTP/1.1\n",
+        params("p", 800),
+        params("q", 60),
+        S1.replace('/', "%2F"),
+        params("r", 800)
+    );
+    let run = scan_one("access.log", &line);
+    assert_eq!(parts(&run), [pair(K1, S1)]);
+    assert_eq!(field(&run.findings[0], "decoded_from"), "url");
+}
+
+/// The key-ID prefix itself cut by a soft break (`AK=` / `IA…`): no `AKIA` in the text, but
+/// `aws_secret_access_key` next to it puts its `=3D` escapes in reach.
+#[test]
+fn quoted_printable_key_prefix_cut_by_a_soft_break() {
+    let body = format!(
+        "Content-Transfer-Encoding: quoted-printable\n\nHello,\nhere are the keys: \
+         aws_access_key_id =3D {}=\n{}\nand aws_secret_access_key =3D {}\nThanks\n",
+        &K1[..2],
+        &K1[2..],
+        S1.replace('/', "=2F")
+    );
+    let run = scan_one("mail.eml", &body);
+    assert_eq!(parts(&run), [pair(K1, S1)], "{body}");
+    assert_eq!(field(&run.findings[0], "decoded_from"), "quoted-printable");
+}
+
+/// A JSON body whose encoder escapes `+` (.NET's does): `\u002B` in the secret, next to its key
+/// ID, under a name that is no `secret` keyword.
+#[test]
+fn json_escaped_plus_in_a_secret_next_to_its_key_id() {
+    let secret = S2.replacen('q', "+", 1);
+    let body = format!(
+        r#"{{"user":"deploy","AccessKeyId":"{K2}","Key":"{}","Note":"rotated"}}"#,
+        secret.replace('+', "\\u002B")
+    );
+    assert!(body.contains(r"\u002B"));
+    let run = scan_one("body.json", &body);
+    assert_eq!(parts(&run), [pair(K2, &secret)], "{body}");
+    assert_eq!(field(&run.findings[0], "decoded_from"), "json-escape");
+}
+
 // ---- 2. documents ---------------------------------------------------------------------------
 
 #[test]

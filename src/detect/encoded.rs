@@ -1,6 +1,18 @@
-//! Signatures of credentials behind an encoding: literals the prefilter looks for besides the
+//! Signatures of credentials behind an encoding: literals the detector looks for besides the
 //! rules' keywords, so the decoders ([`crate::detect::decode`]) learn where encoded text may
 //! hide a key without a second pass over every byte.
+//!
+//! They come in two sets. The [`signatures`] (plain `secret` names, base64 forms, `H4sI`, key-ID
+//! prefixes, `startUrl`), all at least 4 bytes long, share the global keyword prefilter with the
+//! rules' keywords, which then stays on aho-corasick's slim Teddy search (at most 32 patterns,
+//! 4+ bytes each; the 3-byte escapes below push it to the slower fat Teddy: 4.7 against
+//! 5.9 GB/s on a source tree). The [`escapes`] (URL, quoted-printable and JSON) are looked for
+//! by a second, small searcher only near the global prefilter's hits that an escaped
+//! credential can sit next to ([`opens_escape_window`]): [`ESCAPE_REACH`] bytes either side,
+//! enough for a key ID's secret (paired within [`PAIR_DISTANCE`](super::PAIR_DISTANCE)) or a
+//! secret's key ID, escaped, to be seen. An escaped credential far from every key-ID prefix,
+//! `secret` name, base64 signature and rule keyword is not looked at (a lone key ID whose
+//! first letter alone is escaped, `\u0041KIA…`, is one).
 
 /// What an encoded-credential signature found by the prefilter stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,15 +80,34 @@ const URL_ESCAPES: [&str; 6] = ["%2F", "%2f", "%2B", "%2b", "%3D", "%3d"];
 /// The start of a JSON `\u00XX` escape.
 const JSON_ESCAPE: &str = "\\u00";
 
-/// Every signature with its kind.
+/// The signatures of the global prefilter, with their kinds (each at least 4 bytes).
 pub fn signatures() -> impl Iterator<Item = (&'static str, TapKind)> {
     let kinds = |list: &'static [&'static str], kind| list.iter().map(move |s| (*s, kind));
     kinds(&PLAIN_SECRET_NAMES, TapKind::Name)
         .chain(kinds(&BASE64_SIGNATURES, TapKind::Base64))
         .chain(kinds(&NESTED_BASE64_SIGNATURES, TapKind::Base64))
-        .chain(kinds(&QP_ESCAPES, TapKind::QuotedPrintable))
         .chain(kinds(&KEY_PREFIXES, TapKind::KeyPrefix))
         .chain(std::iter::once(("startUrl", TapKind::SsoCache)))
+}
+
+/// The escape signatures, looked for only near the global prefilter's hits ([`ESCAPE_REACH`]).
+pub fn escapes() -> impl Iterator<Item = (&'static str, TapKind)> {
+    let kinds = |list: &'static [&'static str], kind| list.iter().map(move |s| (*s, kind));
+    kinds(&QP_ESCAPES, TapKind::QuotedPrintable)
         .chain(kinds(&URL_ESCAPES, TapKind::Url))
         .chain(std::iter::once((JSON_ESCAPE, TapKind::Json)))
+}
+
+/// Bytes on each side of a global prefilter hit that escapes are looked for in: the pairing
+/// distance, plus room for the escaped credential itself (a secret with every character
+/// `\uXXXX`-escaped is 240 bytes) and the name before it.
+pub const ESCAPE_REACH: usize = super::PAIR_DISTANCE + 256;
+
+/// Whether a global prefilter hit of this kind (None: a rule keyword that is no signature) can
+/// sit next to an escaped credential, so escapes are looked for around it. Every kind but the
+/// SSO cache's `startUrl` can: a key-ID prefix or a `secret` name next to an escaped secret
+/// or key ID, a base64 signature in URL-escaped base64, a keyword of another rule (an API key)
+/// in an escaped value.
+pub fn opens_escape_window(kind: Option<TapKind>) -> bool {
+    kind != Some(TapKind::SsoCache)
 }

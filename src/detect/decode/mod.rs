@@ -10,7 +10,9 @@
 //! that decodes to printable text (or to a gzip stream), a `%2F` / `%2B` / `%3D` escape, a
 //! `\u00XX` escape of an ASCII character, a quoted-printable escape or soft break, a key-ID
 //! prefix or `secret` name in a literal that a `+`/`.`/`,`… joins to the next one. All of
-//! them start from hits of the detector's one prefilter pass ([`crate::detect::encoded`]).
+//! them start from hits of the detector's one prefilter pass ([`crate::detect::encoded`]);
+//! the escapes are looked for only near its hits (key-ID prefixes, `secret` names, base64
+//! signatures, rule keywords).
 //! Only when there are triggers ([`DecodeState::rescan`]) is a *decoded view* built of the text
 //! around them (every escape in it decoded, the triggering runs replaced by their text, the
 //! context left as it is, so `KEY: <base64>` still reads as an assignment), and the detector
@@ -1255,9 +1257,11 @@ mod tests {
                 .map(|t| text[t.span.clone()].to_string())
                 .collect::<Vec<_>>()
         };
-        assert!(
-            triggers("GET /login?next=https%3A%2F%2Fexample.org%2Fhome&x=1 HTTP/1.1").is_empty()
-        );
+        // (Escapes are looked for near prefilter hits only: `secret` puts them in reach.)
+        assert!(triggers(
+            "GET /login?next=https%3A%2F%2Fexample.org%2Fhome&client_secret=x HTTP/1.1"
+        )
+        .is_empty());
         assert_eq!(
             triggers("?aws_secret_access_key=Zq8vN3kR%2FtY2pL6wXc9Hb1Mf4Ds7Jg0QeUa5IoKy&x=1"),
             vec![
@@ -1268,11 +1272,14 @@ mod tests {
                     .to_string()
             ]
         );
-        assert!(triggers(r#"{"name": "caf\u00e9", "x": "\u0041"}"#).is_empty());
+        assert!(triggers(r#"{"name": "caf\u00e9", "x": "\u0041", "secret": "x"}"#).is_empty());
         assert_eq!(
-            triggers(r#"{"id": "\u0041KIAR7VZ3MOXQ4JTLW2N"}"#),
+            triggers(r#"{"id": "\u0041KIAR7VZ3MOXQ4JTLW2N", "secret": "x"}"#),
             vec![r"\u0041KIAR7VZ3MOXQ4JTLW2N".to_string()]
         );
+        // Far from every prefilter hit, escapes are not looked for: a lone key ID whose first
+        // letter alone is escaped (no `AKIA` in the text) is not decoded.
+        assert!(triggers(r#"{"id": "\u0041KIAR7VZ3MOXQ4JTLW2N"}"#).is_empty());
     }
 
     #[test]
