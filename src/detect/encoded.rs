@@ -80,9 +80,16 @@ const URL_ESCAPES: [&str; 6] = ["%2F", "%2f", "%2B", "%2b", "%3D", "%3d"];
 /// The start of a JSON `\u00XX` escape.
 const JSON_ESCAPE: &str = "\\u00";
 
+/// Each literal of `list` with `kind`.
+fn kinds(
+    list: &'static [&'static str],
+    kind: TapKind,
+) -> impl Iterator<Item = (&'static str, TapKind)> {
+    list.iter().map(move |s| (*s, kind))
+}
+
 /// The signatures of the global prefilter, with their kinds (each at least 4 bytes).
 pub fn signatures() -> impl Iterator<Item = (&'static str, TapKind)> {
-    let kinds = |list: &'static [&'static str], kind| list.iter().map(move |s| (*s, kind));
     kinds(&PLAIN_SECRET_NAMES, TapKind::Name)
         .chain(kinds(&BASE64_SIGNATURES, TapKind::Base64))
         .chain(kinds(&NESTED_BASE64_SIGNATURES, TapKind::Base64))
@@ -92,7 +99,6 @@ pub fn signatures() -> impl Iterator<Item = (&'static str, TapKind)> {
 
 /// The escape signatures, looked for only near the global prefilter's hits ([`ESCAPE_REACH`]).
 pub fn escapes() -> impl Iterator<Item = (&'static str, TapKind)> {
-    let kinds = |list: &'static [&'static str], kind| list.iter().map(move |s| (*s, kind));
     kinds(&QP_ESCAPES, TapKind::QuotedPrintable)
         .chain(kinds(&URL_ESCAPES, TapKind::Url))
         .chain(std::iter::once((JSON_ESCAPE, TapKind::Json)))

@@ -29,8 +29,8 @@ pub fn read_named(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fi
 
 /// Everything one path yields. A regular file is read front to back in pieces, or, when it
 /// is larger than one segment and not an archive, mapped and scanned where it lies by the
-/// sink's workers (see [`Sink::workers`], [`pieces::scan_file`]); it is an error when it changed while being read (the findings made
-/// are kept). Anything else that can be opened (a FIFO, a device, `/dev/stdin`, a process
+/// sink's workers (see [`Sink::workers`], [`pieces::scan_file`]); it is an error when it
+/// changed while being read (the findings made are kept). Anything else that can be opened (a FIFO, a device, `/dev/stdin`, a process
 /// substitution) is handed over as a stream.
 pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> FileOutcome {
     // Lossless when the path is not UTF-8 (see `Origin::from_path`).
@@ -47,9 +47,9 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
     if !before.is_file() {
         return sink.blob(Source::Stream(&mut file), &origin);
     }
-    let mut out = match read_large(&file, before.len(), &origin, &*sink, opts) {
-        Some(out) => out,
-        None => sink.blob(Source::File(&mut file), &origin),
+    let (mut out, shrank) = match read_large(&file, before.len(), &origin, &*sink, opts) {
+        Some(large) => large,
+        None => (sink.blob(Source::File(&mut file), &origin), false),
     };
     let after = file.metadata().ok();
     // Size and modification time as when it was opened. (The bytes read are not
@@ -57,9 +57,13 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
     let same = after
         .as_ref()
         .is_some_and(|a| a.len() == before.len() && a.modified().ok() == before.modified().ok());
-    // Said once: a mapped file that shrank has said it already (`pieces::SHRANK`).
-    let said = out.errors.iter().any(|e| e.message == pieces::SHRANK);
-    if !same && !said {
+    if shrank {
+        out.errors.push(InputError {
+            path: name,
+            message: SHRANK.to_string(),
+        });
+        out.unscanned += 1;
+    } else if !same {
         let now = after.map_or(out.bytes, |a| a.len());
         out.errors.push(InputError {
             path: name,
@@ -74,11 +78,18 @@ pub fn read_path(path: &Path, sink: &mut dyn Sink, opts: &ArchiveOptions) -> Fil
     out
 }
 
-/// A regular file (`len` bytes when opened) larger than one segment that is not an archive or a compressed stream
-/// (nor a format keysweep names but cannot unpack): its segments are read by positioned
-/// reads and scanned by the sink's workers (see [`pieces::scan_file`]), with the findings,
-/// notes and errors reading it front to back gives. None when it is not such a file or the
-/// workers are not available: the caller hands it to the sink to be read front to back.
+/// The error of a mapped file that shrank while it was scanned (see
+/// [`super::mapped::Mapped::truncated`]).
+const SHRANK: &str = "changed while being read: it shrank, and the bytes past its new end were \
+                      read as zeros; the findings made in it are kept; scan it again";
+
+/// A regular file (`len` bytes when opened) larger than one segment that is not an archive or
+/// a compressed stream (nor a format keysweep names but cannot unpack): mapped (or read by
+/// positioned reads) and scanned by the sink's workers (see [`pieces::scan_file`]), with the
+/// findings,
+/// notes and errors reading it front to back gives, and whether it shrank while mapped. None
+/// when it is not such a file or the workers are not available: the caller hands it to the
+/// sink to be read front to back.
 #[cfg(unix)]
 fn read_large(
     file: &File,
@@ -86,7 +97,7 @@ fn read_large(
     origin: &Origin,
     sink: &dyn Sink,
     opts: &ArchiveOptions,
-) -> Option<FileOutcome> {
+) -> Option<(FileOutcome, bool)> {
     use std::os::unix::fs::FileExt;
     let (segment, overlap) = opts.segments();
     if len <= segment as u64 {
@@ -100,27 +111,21 @@ fn read_large(
         return None;
     }
     let workers = sink.workers()?;
-    let (findings, warnings, bytes, result) =
-        pieces::scan_file(file, len, origin, &workers, (segment, overlap))?;
+    let scanned = pieces::scan_file(file, len, origin, &workers, (segment, overlap))?;
     let mut out = FileOutcome {
-        findings,
-        bytes,
-        warnings,
+        findings: scanned.findings,
+        bytes: scanned.bytes,
+        warnings: scanned.warnings,
         ..FileOutcome::default()
     };
-    if let Err(e) = result {
-        let message = e.to_string();
+    if let Err(e) = scanned.result {
         out.errors.push(InputError {
             path: origin.name(),
-            message: if message == pieces::SHRANK {
-                message
-            } else {
-                format!("cannot read: {message}")
-            },
+            message: format!("cannot read: {e}"),
         });
         out.unscanned += 1;
     }
-    Some(out)
+    Some((out, scanned.shrank))
 }
 
 #[cfg(not(unix))]
@@ -130,6 +135,6 @@ fn read_large(
     _: &Origin,
     _: &dyn Sink,
     _: &ArchiveOptions,
-) -> Option<FileOutcome> {
+) -> Option<(FileOutcome, bool)> {
     None
 }

@@ -29,14 +29,13 @@ struct Slot {
     truncated: AtomicBool,
 }
 
-#[allow(clippy::declare_interior_mutable_const)]
-const FREE: Slot = Slot {
-    start: AtomicUsize::new(0),
-    end: AtomicUsize::new(0),
-    truncated: AtomicBool::new(false),
-};
-
-static REGISTRY: [Slot; SLOTS] = [FREE; SLOTS];
+static REGISTRY: [Slot; SLOTS] = [const {
+    Slot {
+        start: AtomicUsize::new(0),
+        end: AtomicUsize::new(0),
+        truncated: AtomicBool::new(false),
+    }
+}; SLOTS];
 
 /// The SIGBUS action that was there before ours, to hand other faults to.
 static PREVIOUS: OnceLock<Option<libc::sigaction>> = OnceLock::new();

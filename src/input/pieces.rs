@@ -116,20 +116,39 @@ impl Drop for Pipeline<'_> {
     }
 }
 
-/// One segment to scan.
+/// One segment to scan, in a buffer.
 struct Job {
-    index: usize,
+    part: Part,
     /// The segment is `buf[at..at + len]` (`at` page-aligned; the rest is the last
     /// segment's bytes, kept initialized so the buffer is not zeroed again).
     buf: Vec<u8>,
     at: usize,
     len: usize,
+}
+
+/// Where a segment stands among the others.
+struct Part {
+    index: usize,
     /// It reports the findings that start in `own_from..own_to` (see [`archive::keep_own`]).
     own_from: usize,
     own_to: usize,
     /// Another segment follows, which starts at the segment's byte `cut`.
     more: bool,
     cut: usize,
+}
+
+impl Part {
+    /// Segment `index`, `len` bytes long, of segments overlapping by `overlap`; `more`: a
+    /// segment follows it (it was full and the input goes on).
+    fn of(index: usize, len: usize, more: bool, overlap: usize) -> Part {
+        Part {
+            index,
+            own_from: if index == 0 { 0 } else { overlap / 2 },
+            own_to: if more { len - overlap / 2 } else { len },
+            more,
+            cut: if more { len - overlap } else { len },
+        }
+    }
 }
 
 /// A scanned segment.
@@ -146,35 +165,10 @@ struct Done {
 }
 
 fn run(job: Job, origin: &Origin, scan: &mut SegmentFn<'_>) -> Done {
-    let Job {
-        index,
-        buf,
-        at,
-        len,
-        own_from,
-        own_to,
-        more,
-        cut,
-    } = job;
-    let part = Part {
-        index,
-        own_from,
-        own_to,
-        more,
-        cut,
-    };
+    let Job { part, buf, at, len } = job;
     let mut d = scan_part(&buf[at..at + len], &part, origin, scan);
     d.buf = buf;
     d
-}
-
-/// Where a segment stands among the others (what [`Job`] says besides its bytes).
-struct Part {
-    index: usize,
-    own_from: usize,
-    own_to: usize,
-    more: bool,
-    cut: usize,
 }
 
 /// Scans one segment's bytes (`data`), catching a panic; the [`Done`] has no buffer.
@@ -232,21 +226,17 @@ pub fn scan_stream(
         let mut index = 0;
         let result = loop {
             let (at, len, result) = fill(&mut *reader, &mut current, &tail, segment);
-            let more = result.is_ok() && len >= segment;
-            let cut = if more { len - overlap } else { len };
+            let part = Part::of(index, len, result.is_ok() && len >= segment, overlap);
+            let more = part.more;
             if more {
                 tail.clear();
-                tail.extend_from_slice(&current[at + cut..at + len]);
+                tail.extend_from_slice(&current[at + part.cut..at + len]);
             }
             let job = Job {
-                index,
+                part,
                 at,
                 len,
                 buf: std::mem::take(&mut current),
-                own_from: if index == 0 { 0 } else { overlap / 2 },
-                own_to: if more { len - overlap / 2 } else { len },
-                more,
-                cut,
             };
             let idle = workers.filter(|w| lanes.is_none() && more && w.threads > 1);
             if let Some(w) = idle {
@@ -406,9 +396,20 @@ fn work(
     }
 }
 
-/// What [`scan_file`] gives: findings in file order, the document readers' notes, the bytes
-/// read, and the read error that ended the file early, if any.
-pub type FileScanned = (Vec<Finding>, Vec<InputError>, u64, io::Result<()>);
+/// What [`scan_file`] gives.
+pub struct FileScanned {
+    /// The findings, in file order.
+    pub findings: Vec<Finding>,
+    /// The document readers' notes.
+    pub warnings: Vec<InputError>,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// The read error that ended the file early, if any.
+    pub result: io::Result<()>,
+    /// The mapped file shrank while it was scanned: the bytes past its new end were read as
+    /// zeros ([`Mapped::truncated`]).
+    pub shrank: bool,
+}
 
 /// Scans a regular file larger than one segment (`len` bytes when opened) on every worker:
 /// mapped ([`Mapped`]), each worker scans its segments where they lie; else each reads its
@@ -438,10 +439,9 @@ pub fn scan_file(
         return None;
     }
     let pipeline = Pipeline::start(slot)?;
-    let mapped = usize::try_from(len)
-        .ok()
-        .filter(|&l| l >= segment)
-        .and_then(|_| Mapped::new(file, len));
+    let mapped = (len >= segment as u64)
+        .then(|| Mapped::new(file, len))
+        .flatten();
     // Mapped, a segment needs no buffer: a small one keeps its bytes in the core's cache
     // from the detector's pass to the line count that follows it.
     let segment = match mapped {
@@ -470,11 +470,13 @@ pub fn scan_file(
                         break;
                     }
                     let start = index * step;
-                    let (mut d, len, error) = match mapped {
+                    let (d, len, error) = match mapped {
                         Some(map) => {
                             let bytes = map.bytes();
                             let end = bytes.len().min(start + segment);
-                            let part = Part::of(index, end - start, segment, overlap);
+                            // Full, it has a successor (as `last` counts them).
+                            let part =
+                                Part::of(index, end - start, end - start == segment, overlap);
                             let d = scan_part(&bytes[start..end], &part, origin, &mut *scan);
                             map.release(start..end);
                             (d, end - start, None)
@@ -484,22 +486,16 @@ pub fn scan_file(
                                 buf = take_buffer();
                             }
                             let (at, len, result) = fill_at(file, &mut buf, start as u64, segment);
-                            let mut part = Part::of(index, len, segment, overlap);
-                            if result.is_err() {
-                                // A read error ends the file here.
-                                part = Part::of(index, len, usize::MAX, overlap);
-                            }
-                            if !part.more {
+                            // A read error ends the file here.
+                            let more = result.is_ok() && len >= segment;
+                            if !more {
                                 last.fetch_min(index, Ordering::AcqRel);
                             }
-                            let mut d = scan_part(&buf[at..at + len], &part, origin, &mut *scan);
-                            d.buf = std::mem::take(&mut buf);
+                            let part = Part::of(index, len, more, overlap);
+                            let d = scan_part(&buf[at..at + len], &part, origin, &mut *scan);
                             (d, len, result.err())
                         }
                     };
-                    if d.buf.capacity() > 0 {
-                        buf = std::mem::take(&mut d.buf);
-                    }
                     let stop = d.panic.is_some();
                     let end = (start + len) as u64;
                     if results.send((d, end, error)).is_err() || stop {
@@ -536,10 +532,14 @@ pub fn scan_file(
             result = Err(e);
         }
     }
-    if mapped.as_ref().is_some_and(Mapped::truncated) {
-        result = Err(io::Error::other(SHRANK));
-    }
-    Some((findings, warnings, bytes, result))
+    let shrank = mapped.as_ref().is_some_and(Mapped::truncated);
+    Some(FileScanned {
+        findings,
+        warnings,
+        bytes,
+        result,
+        shrank,
+    })
 }
 
 /// The segment size of a mapped file: a segment's bytes are read twice (the detector, then
@@ -547,25 +547,6 @@ pub fn scan_file(
 /// fits it. On a 4 GB file (2 threads): 1.45 s of user time in 16 MiB segments, 1.37 s in
 /// 2 MiB, 1.29 s in 1 MiB (the 64 KiB overlap, scanned twice, costs 6% there).
 const MAPPED_SEGMENT: usize = 1 << 20;
-
-/// The error of a mapped file that shrank while it was scanned (see [`Mapped::truncated`]).
-pub const SHRANK: &str = "changed while being read: it shrank, and the bytes past its new end \
-                          were read as zeros; the findings made in it are kept; scan it again";
-
-impl Part {
-    /// Segment `index` holding `len` bytes, of segments of `segment` bytes overlapping by
-    /// `overlap`: full, it has a successor (`more`) that starts at its byte `cut`.
-    fn of(index: usize, len: usize, segment: usize, overlap: usize) -> Part {
-        let more = len >= segment;
-        Part {
-            index,
-            own_from: if index == 0 { 0 } else { overlap / 2 },
-            own_to: if more { len - overlap / 2 } else { len },
-            more,
-            cut: if more { len - overlap } else { len },
-        }
-    }
-}
 
 /// Reads up to `segment` bytes of `file` from `start` into `buf` (kept at full size) at the
 /// offset [`aligned`] gives, as many as there are; returns the offset and how many.
